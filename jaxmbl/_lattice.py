@@ -1,0 +1,186 @@
+"""Hypercubic lattices in d = 1, 2, 3 dimensions, and regions on them."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from functools import cached_property
+
+import numpy as np
+
+
+def _as_bool_tuple(pbc, d):
+    if isinstance(pbc, (bool, np.bool_)):
+        return (bool(pbc),) * d
+    pbc = tuple(bool(p) for p in pbc)
+    if len(pbc) != d:
+        raise ValueError(f"pbc must be a bool or have one entry per axis ({d}), got {pbc}")
+    return pbc
+
+
+@dataclasses.dataclass(frozen=True, eq=True)
+class Lattice:
+    """A hypercubic lattice of shape ``(L,)``, ``(Lx, Ly)`` or ``(Lx, Ly, Lz)``.
+
+    The lattice is pure static structure (hashable, no arrays), so it can sit in the
+    static part of every pytree. Sites are numbered row-major in their coordinates.
+
+    Args:
+        shape: lengths per axis, each >= 1; the product is the number of sites N.
+        pbc: periodic boundary conditions, one bool or one per axis (default open).
+
+    Example:
+        >>> lat = Lattice((4, 3))
+        >>> lat.n_sites, lat.coords[5].tolist(), len(lat.bonds)
+        (12, [1, 2], 17)
+        >>> lat.boundary_size(lat.rectangle((0, 0), (2, 3)))
+        3
+    """
+
+    shape: tuple
+    pbc: tuple = False
+
+    def __post_init__(self):
+        try:
+            shape = tuple(int(s) for s in np.atleast_1d(self.shape))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"shape must be a tuple of ints, got {self.shape!r}") from err
+        if not 1 <= len(shape) <= 3:
+            raise ValueError(f"shape must have 1, 2 or 3 axes, got {shape}")
+        if any(s < 1 for s in shape):
+            raise ValueError(f"shape entries must be >= 1 (N >= 1), got {shape}")
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "pbc", _as_bool_tuple(self.pbc, len(shape)))
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def dim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def n_sites(self) -> int:
+        return int(np.prod(self.shape))
+
+    @cached_property
+    def coords(self) -> np.ndarray:
+        """Integer coordinates of every site, shape ``(N, d)``, row-major order."""
+        return np.array(list(itertools.product(*[range(s) for s in self.shape])), dtype=np.int64).reshape(
+            self.n_sites, self.dim
+        )
+
+    def site(self, coord) -> int:
+        """Site index of an integer coordinate (wrapped on periodic axes)."""
+        coord = [int(c) for c in coord]
+        if len(coord) != self.dim:
+            raise ValueError(f"coord must have {self.dim} entries, got {coord}")
+        for ax, (c, L, p) in enumerate(zip(coord, self.shape, self.pbc)):
+            if p:
+                coord[ax] = c % L
+            elif not 0 <= c < L:
+                raise ValueError(f"coord {coord} is outside the open lattice of shape {self.shape}")
+        return int(np.ravel_multi_index(coord, self.shape))
+
+    def displacement(self, i: int, j: int) -> np.ndarray:
+        """Shortest displacement vector from site i to site j (minimum image on periodic axes)."""
+        d = self.coords[j] - self.coords[i]
+        for ax, (L, p) in enumerate(zip(self.shape, self.pbc)):
+            if p:
+                d[ax] = (d[ax] + L // 2) % L - L // 2
+        return d
+
+    @cached_property
+    def distances(self) -> np.ndarray:
+        """Euclidean distances between all pairs of sites, shape ``(N, N)``, in lattice units."""
+        d = self.coords[None, :, :] - self.coords[:, None, :]
+        for ax, (L, p) in enumerate(zip(self.shape, self.pbc)):
+            if p:
+                d[..., ax] = (d[..., ax] + L // 2) % L - L // 2
+        return np.sqrt((d.astype(np.float64) ** 2).sum(-1))
+
+    def distance(self, i: int, j: int) -> float:
+        return float(self.distances[i, j])
+
+    @cached_property
+    def bonds(self) -> tuple:
+        """Nearest-neighbour bonds ``(i, j)`` with ``i < j``, sorted, without duplicates."""
+        out = set()
+        for ax, (L, p) in enumerate(zip(self.shape, self.pbc)):
+            for c in self.coords:
+                nxt = c.copy()
+                nxt[ax] += 1
+                if nxt[ax] >= L:
+                    if not p or L <= 2:
+                        continue  # L <= 2 would double the open bond
+                    nxt[ax] = 0
+                i, j = self.site(c), self.site(nxt)
+                out.add((min(i, j), max(i, j)))
+        return tuple(sorted(out))
+
+    @cached_property
+    def bond_layers(self) -> tuple:
+        """Bonds grouped into layers of disjoint bonds (brickwork in 1D; 2d layers per axis pair).
+
+        Each layer is a tuple of bonds; concatenated, the layers contain every bond once.
+        """
+        layers = []
+        for ax, (L, p) in enumerate(zip(self.shape, self.pbc)):
+            by_parity = {0: [], 1: [], 2: []}
+            for c in self.coords:
+                if c[ax] + 1 >= L and not (p and L > 2):
+                    continue
+                nxt = c.copy()
+                nxt[ax] = (c[ax] + 1) % L
+                # A wrapping bond on an odd periodic ring would clash with both parities.
+                parity = 2 if (c[ax] + 1 == L and L % 2 == 1) else int(c[ax] % 2)
+                i, j = self.site(c), self.site(nxt)
+                by_parity[parity].append((min(i, j), max(i, j)))
+            layers.extend(tuple(sorted(by_parity[k])) for k in (0, 1, 2) if by_parity[k])
+        return tuple(layers)
+
+    # ------------------------------------------------------------------ regions
+    def region(self, sites) -> tuple:
+        """Validate a region (any collection of distinct sites) and return it as a sorted tuple."""
+        return validate_region(sites, self.n_sites)
+
+    def block(self, start: int, length: int) -> tuple:
+        """A contiguous block of ``length`` sites along a 1D lattice (wrapping if periodic)."""
+        if self.dim != 1:
+            raise ValueError(f"block is for 1D lattices; use rectangle for shape {self.shape}")
+        return self.rectangle((start,), (length,))
+
+    def rectangle(self, origin, extent) -> tuple:
+        """The sites of the box ``origin <= coord < origin + extent`` (wrapping on periodic axes)."""
+        origin, extent = tuple(int(o) for o in origin), tuple(int(e) for e in extent)
+        if len(origin) != self.dim or len(extent) != self.dim:
+            raise ValueError(f"origin and extent must have {self.dim} entries, got {origin}, {extent}")
+        if any(e < 0 or e > L for e, L in zip(extent, self.shape)):
+            raise ValueError(f"extent {extent} must lie between 0 and the lattice shape {self.shape}")
+        ranges = [range(o, o + e) for o, e in zip(origin, extent)]
+        return self.region([self.site(c) for c in itertools.product(*ranges)])
+
+    def boundary_bonds(self, region) -> tuple:
+        """The bonds with exactly one end in ``region``."""
+        inside = np.zeros(self.n_sites, dtype=bool)
+        inside[list(self.region(region))] = True
+        return tuple(b for b in self.bonds if inside[b[0]] != inside[b[1]])
+
+    def boundary_size(self, region) -> int:
+        """|dA|: the number of nearest-neighbour bonds cut by the region."""
+        return len(self.boundary_bonds(region))
+
+
+def validate_region(region, n_sites: int) -> tuple:
+    """Check that ``region`` is a collection of distinct sites in ``0..N-1``; return it sorted."""
+    try:
+        sites = [int(r) for r in np.asarray(region, dtype=np.int64).ravel()]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"region must be a collection of integer sites, got {region!r}") from err
+    if np.asarray(region).dtype.kind == "f" and not np.all(np.mod(np.asarray(region), 1) == 0):
+        raise ValueError(f"region must contain integer sites, got {region!r}")
+    bad = [r for r in sites if not 0 <= r < n_sites]
+    if bad:
+        raise ValueError(f"region has sites out of range 0..{n_sites - 1}: {bad}")
+    if len(set(sites)) != len(sites):
+        dup = sorted({r for r in sites if sites.count(r) > 1})
+        raise ValueError(f"region has duplicate sites: {dup}")
+    return tuple(sorted(sites))
