@@ -1,0 +1,19 @@
+"""Every claim of the paper as an experiment with a pass criterion (used by ``jaxmbl reproduce``).
+
+Each module ``cN_*.py`` defines ``CLAIM: Claim``. Order here is the order of the report.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ._base import Claim, ClaimContext, ClaimResult, Measurement
+
+CLAIM_MODULES = ()
+
+
+def all_claims() -> list[Claim]:
+    return [importlib.import_module(f"{__name__}.{m}").CLAIM for m in CLAIM_MODULES]
+
+
+__all__ = ["Claim", "ClaimContext", "ClaimResult", "Measurement", "all_claims"]
