@@ -21,6 +21,10 @@ from ._unitaries import check_psi
 
 
 def _check_ts(ts, dtype):
+    if isinstance(ts, jax.core.Tracer):
+        if ts.ndim > 1:
+            raise ValueError(f"ts must be a scalar or a 1D array of times, got shape {ts.shape}")
+        return ts.astype(dtype), ts.ndim == 0
     ts_np = np.asarray(ts)
     if ts_np.dtype.kind not in "iuf":
         raise ValueError(f"ts must be real times, got dtype {ts_np.dtype}")

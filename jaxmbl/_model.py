@@ -163,6 +163,10 @@ def energies(model):
 
 
 def _check_indices(idx, n_sites):
+    if isinstance(idx, jax.core.Tracer):
+        if not jnp.issubdtype(idx.dtype, jnp.integer):
+            raise ValueError(f"idx must be integer basis indices, got dtype {idx.dtype}")
+        return idx  # values unknown under a transform: out-of-range indices give zero vectors
     idx_np = np.asarray(idx)
     if idx_np.dtype.kind not in "iu":
         raise ValueError(f"idx must be integer basis indices, got dtype {idx_np.dtype}")
