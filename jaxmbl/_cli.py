@@ -21,6 +21,13 @@ def _reproduce(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    from ._bench import run_suite
+
+    rows = run_suite(args.dir, only=args.only, csv_path=args.csv)
+    return 1 if any(r.get("case") == "FAILED" for r in rows) else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="jaxmbl", description="Swingle's simple model of many-body localization, in JAX.")
     parser.add_argument("--float32", action="store_true", help="fast mode: keep JAX in float32 (default is float64)")
@@ -36,7 +43,26 @@ def main(argv=None) -> int:
     p.set_defaults(func=_reproduce)
 
     # -- sweep subcommand --
+    from ._runs import cli_plot, cli_sweep
+
+    p = sub.add_parser("sweep", help="disorder-averaged sweep from a TOML config (sharded, resumable)")
+    p.add_argument("config", help="TOML config: [model], [grid], [run], [observables.LABEL]")
+    p.add_argument("--out", required=True, help="run directory (re-running the same command resumes)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--plot", action="store_true", help="write OUT/sweep.png when done (needs matplotlib)")
+    p.add_argument("--distributed", action="store_true", help="call jax.distributed.initialize() first (multi-host, e.g. SLURM)")
+    p.set_defaults(func=cli_sweep)
+    p = sub.add_parser("plot", help="quick-look plot of a sweep run directory")
+    p.add_argument("run_dir", help="a directory written by 'jaxmbl sweep'")
+    p.add_argument("--out", default=None, help="image file (default RUN_DIR/sweep.png)")
+    p.set_defaults(func=cli_plot)
+
     # -- bench subcommand --
+    p = sub.add_parser("bench", help="run benchmarks/ as one suite: ratios vs same-run baselines, peak memory, CSV")
+    p.add_argument("--dir", default=None, help="benchmarks folder (default: the source checkout's benchmarks/)")
+    p.add_argument("--only", default=None, help="comma-separated substrings of benchmark names")
+    p.add_argument("--csv", default=None, help="CSV to append to (default: BENCH_DIR/results.csv)")
+    p.set_defaults(func=_bench)
 
     args = parser.parse_args(argv)
     import jax

@@ -39,8 +39,8 @@ def product_state(theta, phi=None, *, dtype=None):
 
     Example:
         >>> import numpy as np
-        >>> np.round(product_state([np.pi / 2, 0.0]).real, 4).tolist()   # |+>|0>
-        [0.7071, 0.0, 0.7071, 0.0]
+        >>> np.round(np.asarray(product_state([np.pi / 2, 0.0])).real ** 2, 6).tolist()   # |+>|0>
+        [0.5, 0.0, 0.5, 0.0]
     """
     theta = jnp.atleast_1d(jnp.asarray(theta, real_dtype(dtype)))
     if theta.ndim != 1:

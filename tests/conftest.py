@@ -1,11 +1,7 @@
-"""Shared fixtures. Tests run in float64: x64 is enabled here, at the test entry point."""
+"""Shared fixtures (float64 is switched on by the repository's root conftest.py)."""
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 
 @pytest.fixture
