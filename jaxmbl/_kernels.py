@@ -47,3 +47,16 @@ def mobius_transform(e, n_sites: int):
         x = e.reshape(2**r, 2, 2 ** (n_sites - r - 1))
         e = jnp.stack([x[:, 0], x[:, 1] - x[:, 0]], axis=1).reshape(e.shape)
     return e
+
+
+def chebyshev_exp_coefficients(x, order: int, dtype):
+    """``(2 - delta_k0) (-i)^k J_k(x)`` for k < order: the Chebyshev series of ``exp(-i x y)``, y in [-1, 1].
+
+    They are the Fourier modes of ``exp(-i x cos theta)`` (Jacobi-Anger), computed by an FFT,
+    which is accurate to round-off for every x; ``jax.scipy.special.bessel_jn`` returns NaN for
+    small x at high order. Aliasing adds ``J_{4K-k}(x)``, below round-off whenever ``K >~ x``.
+    """
+    n_fft = 4 * max(order, 8)
+    theta = 2 * jnp.pi * jnp.arange(n_fft) / n_fft
+    modes = jnp.fft.fft(jnp.exp(-1j * x * jnp.cos(theta)).astype(dtype))[:order] / n_fft
+    return modes * jnp.where(jnp.arange(order) == 0, 1, 2)

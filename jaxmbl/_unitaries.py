@@ -16,7 +16,7 @@ import numpy as np
 from jax import lax
 
 from ._conventions import PAULI, check_state_memory, complex_dtype, real_dtype
-from ._kernels import HIGHEST, apply_one_site, apply_two_site
+from ._kernels import apply_one_site, apply_two_site, chebyshev_exp_coefficients
 from ._lattice import Lattice
 
 _DENSE_MAX_SITES = 12
@@ -201,9 +201,13 @@ def random_circuit(key, lattice: Lattice, *, depth: int | None = None, strength:
 
 
 def _tail(a, n_terms):
-    """``2 sum_{k > n_terms} |J_k(a)|``: the Chebyshev truncation error of exp(-i a x) on [-1, 1]."""
-    jk = jax.scipy.special.bessel_jn(a, v=n_terms + 40, n_iter=n_terms + 120)
-    return 2 * jnp.sum(jnp.abs(jk[n_terms + 1 :]), axis=0)
+    """``2 sum_{k > n_terms} |J_k(a)|``: the Chebyshev truncation error of exp(-i a x) on [-1, 1].
+
+    Terms beyond ``n_terms + 40`` are below round-off once ``n_terms >= a`` (J_k(a) decays
+    super-exponentially for k > a), which :func:`chebyshev_terms` ensures.
+    """
+    c = chebyshev_exp_coefficients(a, n_terms + 41, complex_dtype(jnp.asarray(a).dtype))
+    return jnp.sum(jnp.abs(c[n_terms + 1 :]))
 
 
 def chebyshev_terms(norm_bound: float, tol: float) -> int:
@@ -286,9 +290,9 @@ class GeneratorUnitary(LocalUnitary):
         # The series is exact for any a >= ||K||, so a carries no gradient: d(U psi)/dK is the
         # derivative of exp(-iK) psi itself.
         a = jnp.maximum(lax.stop_gradient(self.norm_bound()), 1e-8).astype(self.dtype)
-        jk = jax.scipy.special.bessel_jn(a, v=self.n_terms, n_iter=self.n_terms + 120)
-        phase = (1j if adjoint else -1j) ** np.arange(self.n_terms + 1)
-        c = (jnp.asarray(phase, psi.dtype) * jk.astype(psi.dtype)).at[1:].multiply(2)
+        c = chebyshev_exp_coefficients(a, self.n_terms + 1, psi.dtype)
+        if adjoint:  # exp(+iK): the series of exp(-i a y) with every (-i)^k replaced by i^k
+            c = c * jnp.asarray((-1.0) ** np.arange(self.n_terms + 1), psi.dtype)
 
         def x(v):
             return self.apply_K(v) / a
