@@ -1,0 +1,196 @@
+"""Exact diagonalization: dense ``eigh`` / ``eigvalsh`` of any Hamiltonian, in the full space or a
+total-S^z sector, batched over disorder realizations.
+
+A :class:`PauliSum` ``H = sum_m c_m sigma^{p_m}`` is turned into its dense block by
+``PauliSum.dense(sector=...)``, a jitted scatter of its bit-flip and sign action onto the sorted
+sector basis; it runs once per realization under ``vmap``, so a batch of 200 realizations costs
+one compilation. Any other operator with ``n_sites`` and ``.dense()`` (or a plain array
+``(..., D, D)``) is diagonalized from its dense matrix; its sector block is a gather.
+
+Sizes: the full space is limited to N <= 13 (a 2**13 x 2**13 complex matrix is 1 GiB); sectors
+are limited by memory and by ``PauliSum.dense`` to 2**14 rows (half filling at N = 16 has
+D = 12870).
+
+``sector`` is the total ``S^z = sum_r Z_r / 2`` (spin-1/2 units, DESIGN.md conventions:
+``|0>`` is up), so a sector holds the states with ``N/2 - sector`` bits set; 0 is half filling,
+half-integers are allowed for odd N.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._conventions import _available_memory_bytes, basis_bits
+from ._model import map_batch
+from ._operators import sector_basis
+
+#: Largest N diagonalized in the full Hilbert space.
+MAX_FULL_SITES = 13
+# Relative size of H - H^dagger (and of cross-sector elements) tolerated as round-off.
+_HERMITIAN_RTOL = 1e-10
+
+
+# ---------------------------------------------------------------------------- operators
+def is_pauli_sum(H) -> bool:
+    """True for PauliSum-like operators (leaves ``paulis`` (..., M, N) and ``coef`` (..., M))."""
+    return hasattr(H, "paulis") and hasattr(H, "coef") and hasattr(H, "n_sites")
+
+
+def is_traced(tree) -> bool:
+    """True if any leaf is a tracer: value-dependent checks are then skipped (inside jit/vmap/grad)."""
+    return any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(tree))
+
+
+def batch_shape(H) -> tuple:
+    """Leading realization axes: ``coef.shape[:-1]`` for a PauliSum, else ``H.batch_shape`` or ()."""
+    if is_pauli_sum(H):
+        return tuple(jnp.shape(H.coef)[:-1])
+    return tuple(getattr(H, "batch_shape", ()))
+
+
+def central_window(n: int, window) -> tuple[int, int]:
+    """``(start, count)`` of the central ``window`` fraction of ``n`` sorted levels.
+
+    ``count = max(1, round(window * n))`` levels centred on the middle index ``n // 2`` (the
+    median energy, not the midpoint of the band), so every realization keeps the same number of
+    levels and shapes stay static under ``vmap``. ``window=None`` keeps all ``n``.
+    """
+    if window is None:
+        return 0, n
+    try:
+        w = float(window)
+    except (TypeError, ValueError):
+        raise ValueError(f"window must be a fraction in (0, 1] or None, got {window!r}") from None
+    if not 0 < w <= 1:
+        raise ValueError(f"window must be a fraction in (0, 1] or None, got {window!r}")
+    count = max(1, int(round(w * n)))
+    return (n - count) // 2, count
+
+
+# ---------------------------------------------------------------------------- dense blocks
+def _check_block_memory(dim: int, count: int, n_sites: int, sector):
+    need = 3 * count * dim**2 * 16  # complex matrix, eigenvectors, LAPACK workspace
+    have = _available_memory_bytes()
+    if need > have:
+        raise ValueError(
+            f"sector={sector!r} at n_sites={n_sites}: {count} dense block(s) of dimension {dim} need about "
+            f"{need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB available"
+        )
+
+
+def hamiltonian_blocks(H, sector=None):
+    """Dense matrices of H (or of its total-S^z ``sector`` block), batched: ``batch + (D, D)``.
+
+    Validates eagerly: size limits, that ``sector`` is conserved, and Hermiticity (the last two
+    only for concrete, untraced inputs). The sector's basis is ``sector_basis(N, sector)``.
+    """
+    array = isinstance(H, (np.ndarray, jax.Array))
+    if array:
+        H = jnp.asarray(H)
+        if H.ndim < 2 or H.shape[-1] != H.shape[-2]:
+            raise ValueError(f"H must be square (..., D, D), got shape {H.shape}")
+        n_sites = H.shape[-1].bit_length() - 1
+        if sector is not None and H.shape[-1] != 2**n_sites:
+            raise ValueError(f"sector needs a matrix of size 2**N, got D={H.shape[-1]}")
+    elif hasattr(H, "n_sites") and hasattr(H, "dense"):
+        n_sites = int(H.n_sites)
+    else:
+        raise ValueError(
+            f"H must be a PauliSum, an operator with n_sites and dense(), or an array; got {type(H).__name__}"
+        )
+    basis = None if sector is None else sector_basis(n_sites, sector)  # validates sector
+    if sector is None and n_sites > MAX_FULL_SITES:
+        raise ValueError(
+            f"n_sites={n_sites} is too large for dense diagonalization in the full space (N <= "
+            f"{MAX_FULL_SITES}): one 2**{n_sites} x 2**{n_sites} complex matrix needs "
+            f"{16 * 4.0**n_sites / 2**30:.3g} GiB; pass sector= to diagonalize a total-S^z block"
+        )
+    shape = H.shape[:-2] if array else batch_shape(H)
+    dim = (H.shape[-1] if array else 2**n_sites) if basis is None else len(basis)
+    _check_block_memory(dim, int(np.prod(shape)), n_sites, sector)
+
+    if is_pauli_sum(H):
+        if sector is not None and not is_traced(H) and not H.conserves_total_z():
+            raise ValueError(f"sector={sector!r} was requested but H does not conserve total Z")
+        # PauliSum.dense is a jitted scatter of its bit-flip/sign action (one per realization).
+        mats = map_batch(lambda h: h.dense(sector=sector), H, shape)
+    else:
+        mat = H if array else jnp.asarray(H.dense())
+        if not array and mat.shape[-1] != 2**n_sites:
+            raise ValueError(f"H.dense() must be (..., 2**N, 2**N) for N={n_sites}, got {mat.shape}")
+        if sector is not None and not is_traced(mat):
+            sz = n_sites / 2 - basis_bits(n_sites).sum(axis=1)
+            leak = float(np.max(np.abs(np.asarray(mat)) * (sz[:, None] != sz[None, :]), initial=0.0))
+            if leak > _HERMITIAN_RTOL * max(1.0, float(jnp.max(jnp.abs(mat)))):
+                raise ValueError(f"sector={sector!r} was requested but H does not conserve total Z (leak {leak:.3g})")
+        mats = mat if basis is None else mat[..., basis[:, None], basis[None, :]]
+    if not is_traced(mats):
+        asym = float(jnp.max(jnp.abs(mats - jnp.conj(jnp.swapaxes(mats, -1, -2))), initial=0.0))
+        if asym > _HERMITIAN_RTOL * max(1.0, float(jnp.max(jnp.abs(mats), initial=0.0))):
+            raise ValueError(f"H must be Hermitian, but max|H - H^dagger| = {asym:.3g}")
+    return mats
+
+
+# ---------------------------------------------------------------------------- public API
+@partial(jax.jit, static_argnames=("start", "count", "vectors"))
+def _diagonalize(mats, *, start: int, count: int, vectors: bool):
+    if not vectors:
+        return jnp.linalg.eigvalsh(mats)[..., start : start + count]
+    E, V = jnp.linalg.eigh(mats)
+    V = V.astype(jnp.result_type(V, jnp.complex64))  # same dtype for real and complex H
+    return E[..., start : start + count], V[..., start : start + count]
+
+
+def eigh(H, sector=None, *, window=None):
+    """Eigenvalues and eigenvectors of a Hermitian H, densely, batched over realizations.
+
+    .. math:: H v_k = E_k v_k, \\qquad E_0 \\le E_1 \\le \\dots
+
+    Args:
+        H: a :class:`PauliSum` (single or batched: leaves with leading realization axes, e.g.
+            ``jax.vmap(lambda k: random_field_heisenberg(k, lat, W))(keys)``), any operator with
+            ``n_sites`` and ``.dense()``, or a dense array ``(..., D, D)``.
+        sector: total ``S^z = sum_r Z_r / 2`` to diagonalize in (0 is half filling), or ``None``
+            for the full space (N <= 13). H must conserve total Z.
+        window: keep only the central fraction of the spectrum: the ``max(1, round(window * D))``
+            eigenpairs around the middle index ``D // 2`` of the sorted spectrum (see
+            :func:`central_window`); ``None`` keeps all D.
+
+    Returns:
+        ``(E, V)``: real energies ``batch + (D_w,)`` in ascending order and complex eigenvectors
+        ``batch + (D, D_w)`` (columns). In a sector the D rows are the amplitudes on the basis
+        states ``sector_basis(N, sector)`` (ascending basis index); embed with
+        ``psi = zeros(2**N).at[basis].set(V[:, k])``.
+
+    Raises:
+        ValueError: H not Hermitian; ``sector`` not conserved or impossible for N; N > 13 in the
+        full space, or a sector block too large for memory; ``window`` outside (0, 1].
+
+    Inside ``jax.jit`` (traced H) the value checks (Hermiticity, conservation) are skipped.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> E, V = eigh(jnp.array([[0.0, 1.0], [1.0, 0.0]]))
+        >>> E.tolist()
+        [-1.0, 1.0]
+    """
+    mats = hamiltonian_blocks(H, sector)
+    start, count = central_window(mats.shape[-1], window)
+    return _diagonalize(mats, start=start, count=count, vectors=True)
+
+
+def eigvalsh(H, sector=None, *, window=None):
+    """Eigenvalues of a Hermitian H in ascending order, ``batch + (D_w,)``; arguments as :func:`eigh`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> eigvalsh(jnp.diag(jnp.array([3.0, 1.0, 2.0, 0.0])), window=0.5).tolist()
+        [1.0, 2.0]
+    """
+    mats = hamiltonian_blocks(H, sector)
+    start, count = central_window(mats.shape[-1], window)
+    return _diagonalize(mats, start=start, count=count, vectors=False)

@@ -1,0 +1,500 @@
+"""Pauli-sum operators H = sum_m c_m sigma^{p_m}: matrix-free apply, dense blocks, algebra, sectors.
+
+A Pauli string p = (p_0, .., p_{N-1}) with labels 0..3 = I, X, Y, Z acts on a basis state |n> as
+
+    sigma^p |n> = i^{#Y} (-1)^{popcount(n & z)} |n XOR x>,
+
+with flip mask x (sites carrying X or Y) and phase mask z (sites carrying Y or Z), because
+Y = i X Z on one site. Read along a row this gives the matrix-free kernel of ``apply``:
+
+    (H psi)[m] = sum_x psi[m XOR x] * sum_{p: x_p = x} c_p (-i)^{#Y_p} (-1)^{popcount(m & z_p)},
+
+one gather per distinct flip mask x, fused into one pass over the state. Site r is bit N-1-r.
+
+Example:
+    >>> H = PauliSum.from_terms(2, [("XX", [0, 1], 0.5), ("YY", [0, 1], 0.5), ("Z", [1], 1.0)])
+    >>> H.to_list(), bool(H.conserves_total_z()), H.dense(sector=0).shape
+    ([('XX', 0.5), ('YY', 0.5), ('IZ', 1.0)], True, (2, 2))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import numbers
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from ._conventions import PAULI_LETTERS, complex_dtype, real_dtype
+
+_MAX_DENSE_DIM = 2**14
+_UNROLL, _CHUNK = 64, 16  # traced-structure terms fused into one pass; more are scanned in chunks
+_MAX_STATIC_GROUPS = 256  # beyond this many flip masks, take the scanned path too (compile time)
+_TABLE_TERMS = 48  # a flip-mask group with this many strings gets its weights from one matrix product
+
+
+def _is_concrete(x) -> bool:
+    """An array with values (numpy or jax), not a tracer or a pytree placeholder."""
+    return isinstance(x, (np.ndarray, np.generic, jax.Array)) and not isinstance(x, jax.core.Tracer)
+
+
+def _index_dtype(n_sites):
+    return jnp.int32 if n_sites <= 31 else jnp.int64
+
+
+def _masks(labels, n_sites, xp):
+    """Flip mask x, phase mask z and #Y of every string, for numpy (xp=np) or traced (xp=jnp) labels."""
+    dtype = np.int64 if xp is np else _index_dtype(n_sites)
+    bits = xp.asarray([1 << (n_sites - 1 - r) for r in range(n_sites)], dtype)
+    flip, phase = (labels == 1) | (labels == 2), (labels == 2) | (labels == 3)
+    return (flip * bits).sum(-1), (phase * bits).sum(-1), (labels == 2).sum(-1)
+
+
+class _Structure:
+    """The term structure (labels) of a PauliSum, static pytree metadata so that jit/vmap'ed
+    kernels group terms by flip mask at trace time. Kernels compare it with the traced ``paulis``
+    and return NaN on a mismatch, so a stale structure never gives a silently wrong result."""
+
+    def __init__(self, labels: np.ndarray):
+        self.labels = labels
+        self._key = (labels.shape, labels.tobytes())
+        self.x, self.z, n_y = _masks(labels.astype(np.int64), labels.shape[1], np)
+        self.phase = (-1j) ** n_y  # the row-form phase (-i)^{#Y}, see the module docstring
+        self.real_phase = bool(np.all(n_y % 2 == 0))
+        flips, inverse = np.unique(self.x, return_inverse=True)
+        #: (flip mask, term indices) per group, the diagonal group (mask 0) first when present
+        self.groups = tuple((int(f), np.flatnonzero(inverse.ravel() == g)) for g, f in enumerate(flips))
+
+    def __eq__(self, other):
+        return isinstance(other, _Structure) and self._key == other._key
+
+    def __hash__(self):
+        return hash(self._key)
+
+
+@functools.lru_cache(maxsize=512)
+def _structure_from_bytes(data: bytes, shape: tuple) -> _Structure:
+    return _Structure(np.frombuffer(data, dtype=np.int8).reshape(shape))
+
+
+def _structure_of(paulis) -> _Structure:
+    labels = np.asarray(paulis)
+    if labels.size and (labels.min() < 0 or labels.max() > 3):
+        raise ValueError(f"paulis must hold labels 0..3 (I, X, Y, Z), got values in [{labels.min()}, {labels.max()}]")
+    return _structure_from_bytes(labels.astype(np.int8).tobytes(), labels.shape)
+
+
+# ---------------------------------------------------------------------------------- kernels
+def _parity(v):
+    return (lax.population_count(v) & 1).astype(bool)
+
+
+def _table(z, w, n_sites, idtype):
+    """sum_t w_t (-1)^{popcount(m & z_t)} for all m, as a vector of length 2^N (masks may be traced).
+
+    The sign factorises over the high and low halves of the bits, so the table is the product
+    of two (M, 2^{N/2}) sign tables: far cheaper than M popcounts per basis state.
+    """
+    n_low = n_sites // 2
+    hi, lo = lax.iota(idtype, 2 ** (n_sites - n_low)), lax.iota(idtype, 2**n_low)
+    s_hi = 1 - 2 * _parity(hi[None, :] & (z[:, None] >> n_low)).astype(w.real.dtype)
+    s_lo = 1 - 2 * _parity(lo[None, :] & (z[:, None] & (2**n_low - 1))).astype(w.real.dtype)
+    return jnp.matmul(s_hi.T * w[None, :], s_lo, precision=lax.Precision.HIGHEST).reshape(-1)
+
+
+def _flips(psi, m, x, z, w):
+    """sum_t w_t (-1)^{popcount(m & z_t)} psi[..., m ^ x_t] for traced masks, in chunked fused passes."""
+
+    def chunk(out, xs, zs, ws):
+        return out + sum(jnp.where(_parity(m & zt), -wt, wt) * psi[..., m ^ xt] for xt, zt, wt in zip(xs, zs, ws))
+
+    out = jnp.zeros(psi.shape, jnp.result_type(psi, w))
+    if len(w) <= _UNROLL:
+        return chunk(out, x, z, w)
+    pad = -len(w) % _CHUNK
+    xzw = [jnp.pad(v, (0, pad)).reshape(-1, _CHUNK) for v in (x, z, w)]
+    return lax.scan(lambda o, xzw: (chunk(o, *xzw), None), out, xzw)[0]
+
+
+def _group_weights(H, m):
+    """[(x_g, w_g(m))] for a static structure and m = 0..2^N-1: (H psi)[m] = sum_g w_g(m) psi[m ^ x_g].
+
+    For real coefficients every c (-i)^{#Y} is real or imaginary: both parts stay real sums.
+    Groups of many strings (an extensive diagonal) use the matrix-product table instead.
+    """
+    s, dt = H._structure, H.coef.real.dtype
+    if jnp.iscomplexobj(H.coef):
+        w, imag = H.coef * jnp.asarray(s.phase, H.coef.dtype), np.zeros(len(s.x), bool)
+    else:
+        w, imag = H.coef * jnp.asarray(s.phase.real + s.phase.imag, dt), s.phase.imag != 0
+    cache = {}
+
+    def sign(z):  # short masks: products of memoised one-site signs, shared between strings
+        if z not in cache:
+            bits = [1 << b for b in range(z.bit_length()) if z >> b & 1]
+            short = 1 < len(bits) <= 3
+            cache[z] = functools.reduce(jnp.multiply, map(sign, bits)) if short else 1 - 2 * _parity(m & z).astype(dt)
+        return cache[z]
+
+    out = []
+    for flip, terms in s.groups:
+        im = imag[terms]
+        if len(terms) >= _TABLE_TERMS:
+            wt = w[terms] * jnp.asarray(np.where(im, 1j, 1), complex_dtype(dt)) if im.any() else w[terms]
+            out.append((flip, _table(jnp.asarray(s.z[terms], m.dtype), wt, H.n_sites, m.dtype)))
+            continue
+        parts = [jnp.zeros(m.shape, dt), jnp.zeros(m.shape, dt) if im.any() else None]
+        for t, part in zip(terms, im.astype(int)):
+            parts[part] = parts[part] + (w[t] * sign(int(s.z[t])) if s.z[t] else w[t])
+        out.append((flip, parts[0] if parts[1] is None else lax.complex(*parts)))
+    return out
+
+
+def _weights(H):
+    """Masks, row-form weights c (-i)^{#Y} (real when possible), a validity flag and the structure."""
+    s = H._structure
+    if s is None:
+        x, z, n_y = _masks(H.paulis, H.n_sites, jnp)
+        phase = jnp.array([1, -1j, -1, 1j], complex_dtype(H.coef.dtype))[n_y % 4]
+        return x, z, H.coef * phase, True, None
+    real = s.real_phase and not jnp.iscomplexobj(H.coef)
+    phase = jnp.asarray(s.phase.real if real else s.phase, H.coef.dtype if real else complex_dtype(H.coef.dtype))
+    ok, idt = (jnp.all(H.paulis == s.labels) if H.paulis.shape == s.labels.shape else False), _index_dtype(H.n_sites)
+    return jnp.asarray(s.x, idt), jnp.asarray(s.z, idt), H.coef * phase, ok, s
+
+
+@jax.jit
+def _apply_core(H, psi):
+    n = H.n_sites
+    m = lax.iota(_index_dtype(n), 2**n)
+    x, z, w, ok, s = _weights(H)
+    if s is None or len(s.groups) > _MAX_STATIC_GROUPS:  # the diagonal as one table, then a gather per term
+        out = _table(z, jnp.where(x == 0, w, 0), n, m.dtype) * psi
+        out = out + _flips(psi, m, x, z, jnp.where(x == 0, 0, w))
+    else:
+        terms = (wg * (psi[..., m ^ flip] if flip else psi) for flip, wg in _group_weights(H, m))
+        out = sum(terms, jnp.zeros_like(psi))
+    return jnp.where(ok, out, jnp.nan)
+
+
+@jax.jit
+def _group_tables(H):
+    """The weights w_g(m) of the flip-mask groups as the columns of a (2^N, groups) array."""
+    m = lax.iota(_index_dtype(H.n_sites), 2**H.n_sites)
+    columns = [jnp.broadcast_to(wg, m.shape) for _, wg in _group_weights(H, m)]
+    return jnp.stack(columns, axis=1) if columns else jnp.zeros((len(m), 0), H.coef.dtype)
+
+
+@functools.partial(jax.jit, static_argnames="sector")
+def _dense_core(H, sector):
+    n = H.n_sites
+    x, z, w, ok, _ = _weights(H)
+    basis = np.arange(2**n) if sector is None else sector_basis(n, sector)
+    dim, rows = len(basis), jnp.asarray(basis, z.dtype)
+    cols = rows[None, :] ^ x[:, None]
+    if sector is not None:
+        index = np.full(2**n, dim, dtype=np.int32)  # out-of-sector columns land on `dim` and are dropped
+        index[basis] = np.arange(dim)
+        cols = jnp.asarray(index)[cols]
+    vals = jnp.where(_parity(rows[None, :] & z[:, None]), -w[:, None], w[:, None])
+    local = jnp.broadcast_to(jnp.arange(dim), cols.shape)
+    out = jnp.zeros((dim, dim), w.dtype).at[local, cols].add(vals, mode="drop")
+    return jnp.where(ok, out, jnp.nan)
+
+
+# ---------------------------------------------------------------------------------- sectors
+@functools.lru_cache(maxsize=128)
+def _fixed_popcount(n_bits: int, k: int) -> np.ndarray:
+    """Sorted n_bits-bit integers with k set bits (top bit 0 first, so the concatenation stays sorted)."""
+    if k < 0 or k > n_bits:
+        return np.zeros(0, dtype=np.int64)
+    if n_bits == 0:
+        return np.zeros(1, dtype=np.int64)
+    return np.concatenate([_fixed_popcount(n_bits - 1, k), (1 << (n_bits - 1)) + _fixed_popcount(n_bits - 1, k - 1)])
+
+
+def sector_basis(n_sites: int, sector) -> np.ndarray:
+    """Sorted basis indices n whose total S^z = (#up - #down)/2 equals ``sector``.
+
+    Up is |0> (Z = +1), so n has N/2 - sector set bits. ``sector`` is in units of S^z: 0 is
+    half filling; odd N needs half-integers.
+
+    Returns:
+        read-only int64 array of shape (binom(N, N/2 - sector),).
+
+    Example:
+        >>> sector_basis(3, 0.5).tolist()   # one down spin
+        [1, 2, 4]
+    """
+    n_sites = _check_n_sites(n_sites)
+    try:
+        n_down = n_sites / 2 - float(sector)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"sector must be a number (total S^z), got {sector!r}") from err
+    if not n_down.is_integer() or not 0 <= n_down <= n_sites:
+        raise ValueError(f"sector={sector!r} is impossible for n_sites={n_sites}: S^z takes -N/2, -N/2 + 1, .., N/2")
+    basis = _fixed_popcount(n_sites, int(round(n_down)))
+    basis.setflags(write=False)
+    return basis
+
+
+def _check_n_sites(n_sites) -> int:
+    if isinstance(n_sites, bool) or not isinstance(n_sites, numbers.Integral) or not 1 <= n_sites <= 62:
+        raise ValueError(f"n_sites must be an integer in 1..62, got {n_sites!r}")
+    return int(n_sites)
+
+
+def _concrete_numpy(H, what, *, single=False):
+    """(labels, coef) as numpy; batched operators come out as (realizations, M, N) and (realizations, M)."""
+    if not (_is_concrete(H.paulis) and _is_concrete(H.coef)):
+        raise ValueError(f"PauliSum.{what} needs concrete values; call it outside jit/vmap")
+    if single and H.paulis.ndim != 2:
+        raise ValueError(f"{what} works on one operator, got paulis of shape {H.paulis.shape}; index or vmap")
+    labels, coef = np.asarray(H.paulis), np.asarray(H.coef)
+    batch = int(np.prod(labels.shape[:-2]))
+    return (labels, coef) if single else (labels.reshape(batch, *labels.shape[-2:]), coef.reshape(batch, -1))
+
+
+def _combine(labels, coef):
+    """Sum the coefficients of equal strings (rows of ``labels``); result sorted lexicographically."""
+    uniq, inverse = np.unique(labels, axis=0, return_inverse=True)
+    summed = np.zeros(len(uniq), dtype=np.result_type(coef, np.float64))
+    np.add.at(summed, inverse.ravel(), coef)
+    return uniq.astype(np.int8), summed
+
+
+def _coefficient_array(values, dtype):
+    """Validated (M,) coefficients: real unless one of them or ``dtype`` is complex; may be traced."""
+    try:
+        concrete = np.asarray([c for c in values if not isinstance(c, jax.core.Tracer)], dtype=np.complex128)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"coefficients must be scalar numbers, got {values!r}") from err
+    if any(np.ndim(c) for c in values):
+        raise ValueError(f"coefficients must be scalars, got {values!r}")
+    if not np.all(np.isfinite(concrete)):
+        raise ValueError(f"coefficients must be finite, got {concrete[~np.isfinite(concrete)].tolist()}")
+    rdt = real_dtype(dtype)
+    want_complex = dtype is not None and jnp.issubdtype(jnp.dtype(dtype), jnp.complexfloating)
+    cdt = complex_dtype(rdt) if want_complex or any(jnp.iscomplexobj(c) for c in values) else rdt
+    return jnp.asarray(jnp.stack([jnp.asarray(c) for c in values]) if values else jnp.zeros(0), cdt)
+
+
+def _is_scalar(a) -> bool:
+    return isinstance(a, numbers.Number) or (isinstance(a, (np.ndarray, np.generic, jax.Array)) and a.ndim == 0)
+
+
+# ---------------------------------------------------------------------------------- PauliSum
+@functools.partial(
+    jax.tree_util.register_dataclass, data_fields=["paulis", "coef"], meta_fields=["n_sites", "_structure"]
+)
+@dataclasses.dataclass(frozen=True, eq=False)
+class PauliSum:
+    """H = sum_m c_m sigma^{p_m}, a pytree of Pauli labels and coefficients (DESIGN.md section 3).
+
+    Args:
+        paulis: int array (M, N) of labels 0..3 = I, X, Y, Z; column r is site r.
+        coef: real or complex array (M,) of coefficients c_m (energy units J0).
+        n_sites: N (static).
+
+    Methods act on one operator; batches of realizations (leading axes on both leaves) go
+    through ``jax.vmap``. Operators built from concrete labels carry their term structure as
+    static metadata, so jit/vmap'ed kernels group terms by flip mask even with traced leaves,
+    and operators sharing a structure stack and vmap together. ``simplify``, ``is_hermitian``,
+    ``conserves_total_z``, ``to_list`` and ``to_scipy_sparse`` are eager only.
+
+    Example:
+        >>> H = PauliSum.from_list([("XX", 1.0), ("ZI", -0.5)])
+        >>> H.apply(jnp.array([1.0, 0, 0, 0])).tolist()
+        [-0.5, 0.0, 0.0, 1.0]
+    """
+
+    paulis: jax.Array
+    coef: jax.Array
+    n_sites: int
+    _structure: _Structure | None = dataclasses.field(default=None, repr=False)
+
+    __array_ufunc__ = None  # let numpy scalars defer to __rmul__ / __radd__
+
+    def __post_init__(self):
+        p, c = self.paulis, self.coef
+        if not (hasattr(p, "shape") and hasattr(p, "dtype") and hasattr(c, "shape")):
+            return  # placeholder leaves (vmap axis specs, None, ..) pass through unchecked
+        if p.ndim < 2 or p.shape[-1] != self.n_sites or c.shape != p.shape[:-1]:
+            raise ValueError(f"need paulis (M, n_sites={self.n_sites}) and coef (M,), got shapes {p.shape}, {c.shape}")
+        if not jnp.issubdtype(p.dtype, jnp.integer):
+            raise ValueError(f"paulis must be an integer array of labels 0..3, got dtype {p.dtype}")
+        if self._structure is None and p.ndim == 2 and _is_concrete(p):
+            object.__setattr__(self, "_structure", _structure_of(p))
+
+    # ------------------------------------------------------------ builders
+    @classmethod
+    def from_terms(cls, n_sites: int, terms, *, dtype=None) -> PauliSum:
+        """Build from ``[(ops, sites, coef), ..]``, e.g. ``("XX", [0, 1], 0.5)``: letter j acts on sites[j].
+
+        Coefficients may be traced (for gradients); they are real unless one is complex or
+        ``dtype`` is complex.
+        """
+        n_sites, terms = _check_n_sites(n_sites), list(terms)
+        labels, coefs = np.zeros((len(terms), n_sites), np.int8), []
+        for row, term in zip(labels, terms):
+            try:
+                ops, sites, c = term
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"each term must be (ops, sites, coef), got {term!r}") from err
+            sites = [sites] if isinstance(sites, numbers.Integral) else list(sites)
+            if not isinstance(ops, str) or len(ops) != len(sites):
+                raise ValueError(f"term {term!r}: operator string {ops!r} must have one letter per site ({len(sites)})")
+            if bad := sorted(set(ops) - set(PAULI_LETTERS)):
+                raise ValueError(f"term {term!r}: unknown letters {bad}; use I, X, Y, Z")
+            if bad := [s for s in sites if not isinstance(s, numbers.Integral) or not 0 <= s < n_sites]:
+                raise ValueError(f"term {term!r}: sites {bad} out of range 0..{n_sites - 1}")
+            if len(set(sites)) != len(sites):
+                raise ValueError(f"term {term!r}: duplicate sites {sorted({s for s in sites if sites.count(s) > 1})}")
+            row[sites] = [PAULI_LETTERS.index(ch) for ch in ops]
+            coefs.append(c)
+        return _from_labels(labels, _coefficient_array(coefs, dtype), n_sites)
+
+    @classmethod
+    def from_list(cls, terms, *, n_sites: int | None = None, dtype=None) -> PauliSum:
+        """Build from ``[(label, coef), ..]`` with full-length labels over "IXYZ" (character r = site r)."""
+        terms = list(terms)
+        if n_sites is None and not terms:
+            raise ValueError("from_list needs at least one term, or n_sites for an empty sum")
+        n_sites = _check_n_sites(len(terms[0][0]) if n_sites is None else n_sites)
+        if bad := [label for label, _ in terms if not isinstance(label, str) or len(label) != n_sites]:
+            raise ValueError(f"label {bad[0]!r} must be a string of length n_sites={n_sites}")
+        return cls.from_terms(n_sites, [(label, range(n_sites), c) for label, c in terms], dtype=dtype)
+
+    # ------------------------------------------------------------ algebra
+    @property
+    def n_terms(self) -> int:
+        return self.paulis.shape[-2]
+
+    def __add__(self, other):
+        if _is_scalar(other):
+            if isinstance(other, numbers.Number) and other == 0:
+                return self  # so that sum([H1, H2]) adds no identity term
+            other = _from_labels(np.zeros((1, self.n_sites), np.int8), jnp.reshape(other, (1,)), self.n_sites)
+        if not isinstance(other, PauliSum):
+            return NotImplemented
+        if other.n_sites != self.n_sites:
+            raise ValueError(f"cannot add PauliSums on {self.n_sites} and {other.n_sites} sites")
+        s1, s2 = self._structure, other._structure
+        structure = None if s1 is None or s2 is None else _structure_of(np.concatenate([s1.labels, s2.labels]))
+        paulis = jnp.concatenate([jnp.asarray(self.paulis, jnp.int8), jnp.asarray(other.paulis, jnp.int8)], axis=-2)
+        return PauliSum(paulis, jnp.concatenate([self.coef, other.coef], axis=-1), self.n_sites, structure)
+
+    __radd__ = __add__
+
+    def __mul__(self, a):
+        return dataclasses.replace(self, coef=self.coef * a) if _is_scalar(a) else NotImplemented
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+    def adjoint(self) -> PauliSum:
+        """H^dagger = sum_m conj(c_m) sigma^{p_m} (Pauli strings are Hermitian)."""
+        return dataclasses.replace(self, coef=jnp.conj(self.coef))
+
+    def simplify(self, tol: float = 0.0) -> PauliSum:
+        """Combine equal strings and drop terms with |c| <= tol (eager only); terms come out sorted."""
+        labels, summed = _combine(*_concrete_numpy(self, "simplify", single=True))
+        keep = np.abs(summed) > tol
+        return _from_labels(labels[keep], jnp.asarray(summed[keep], self.coef.dtype), self.n_sites)
+
+    def is_hermitian(self, atol: float = 1e-12) -> bool:
+        """True iff every combined coefficient is real to ``atol`` (for all realizations of a batch)."""
+        pairs = zip(*_concrete_numpy(self, "is_hermitian"))
+        return all(np.all(np.abs(_combine(p, c)[1].imag) <= atol) for p, c in pairs)
+
+    def conserves_total_z(self, atol: float = 1e-12) -> bool:
+        """True iff [H, sum_r Z_r] = 0 (for all realizations of a batch); eager only. Builds the
+        commutator with [Z, X] = 2iY, [Z, Y] = -2iX site by site; its combined coefficients must
+        vanish to ``atol`` (so XX + YY conserves, XX alone does not)."""
+        for p, c in zip(*_concrete_numpy(self, "conserves_total_z")):
+            t, r = np.nonzero((p == 1) | (p == 2))
+            comm = p[t].copy()
+            comm[np.arange(len(t)), r] = 3 - p[t, r]  # X <-> Y
+            if len(t) and np.any(np.abs(_combine(comm, c[t] * np.where(p[t, r] == 1, 2j, -2j))[1]) > atol):
+                return False
+        return True
+
+    # ------------------------------------------------------------ action and matrices
+    def _single(self, what):
+        if self.paulis.ndim != 2:
+            raise ValueError(f"{what} needs one operator, got paulis of shape {self.paulis.shape}; use jax.vmap")
+        if _is_concrete(self.paulis):  # derive from the actual values, never trust a carried structure
+            return dataclasses.replace(self, _structure=_structure_of(self.paulis))
+        return self
+
+    def apply(self, psi):
+        """H psi, matrix-free and jitted, for psi of shape (2**N,) or (..., 2**N): one fused pass with
+        a gather per distinct flip mask (per term for operators built from traced labels)."""
+        psi = jnp.asarray(psi)
+        if psi.ndim < 1 or psi.shape[-1] != 2**self.n_sites:
+            raise ValueError(f"psi must have shape (..., 2**{self.n_sites}={2**self.n_sites}), got {psi.shape}")
+        if not jnp.issubdtype(psi.dtype, jnp.inexact):
+            psi = psi.astype(complex_dtype(real_dtype()))
+        return _apply_core(self._single("apply"), psi)
+
+    def expectation(self, psi):
+        """<psi|H|psi> (complex) for psi of shape (2**N,) or (..., 2**N); states are not normalised."""
+        psi = jnp.asarray(psi)
+        return jnp.sum(jnp.conj(psi) * self.apply(psi), axis=-1).astype(jnp.result_type(psi.dtype, 1j))
+
+    def dense(self, sector=None):
+        """The 2^N x 2^N matrix, or its block in a total-S^z sector (rows/cols = ``sector_basis``).
+
+        Real when the structure shows the matrix is real (real coefficients, an even number of Y
+        in every string), complex otherwise. At most 2^14 rows. With ``sector``, H must conserve
+        total Z: checked here when the values are concrete; under jit/vmap call
+        ``conserves_total_z`` eagerly first.
+        """
+        H = self._single("dense")
+        dim = 2**self.n_sites if sector is None else len(sector_basis(self.n_sites, sector))
+        if sector is not None and _is_concrete(H.paulis) and _is_concrete(H.coef) and not H.conserves_total_z():
+            raise ValueError(f"sector={sector!r} requested, but H does not conserve total Z")
+        if dim > _MAX_DENSE_DIM:
+            gib = dim**2 * jnp.dtype(complex_dtype(self.coef.dtype)).itemsize / 2**30
+            raise ValueError(
+                f"dense(sector={sector!r}) at n_sites={self.n_sites} has {dim} rows and needs {gib:.3g} GiB, "
+                f"over the limit of {_MAX_DENSE_DIM} rows (n_sites = 14 in full space); use apply()"
+            )
+        return _dense_core(H, None if sector is None else float(sector))
+
+    def project(self, sector):
+        """The dense block of H in a total-S^z sector; the same as ``dense(sector=sector)``."""
+        return self.dense(sector=sector)
+
+    def to_list(self) -> list:
+        """``[(label, coef)]`` with labels over "IXYZ" (character r = site r), in term order."""
+        labels, coef = _concrete_numpy(self, "to_list", single=True)
+        return [("".join(PAULI_LETTERS[p] for p in row), c.item()) for row, c in zip(labels, coef)]
+
+    def to_scipy_sparse(self):
+        """CSR matrix (2^N, 2^N) in the jaxmbl basis (site 0 = most significant bit); needs scipy."""
+        import scipy.sparse
+
+        _concrete_numpy(self, "to_scipy_sparse", single=True)
+        H, rows = self._single("to_scipy_sparse"), np.arange(2**self.n_sites)
+        vals = np.asarray(_group_tables(H))  # (2^N, groups)
+        cols = rows[:, None] ^ np.array([flip for flip, _ in H._structure.groups], dtype=np.int64)
+        keep = vals != 0
+        indptr = np.concatenate([[0], np.cumsum(keep.sum(1))])
+        return scipy.sparse.csr_matrix((vals[keep], cols[keep], indptr), shape=(len(rows),) * 2)
+
+
+def _from_labels(labels: np.ndarray, coef, n_sites: int) -> PauliSum:
+    """PauliSum from numpy labels, carrying their structure even when built inside jit."""
+    return PauliSum(jnp.asarray(labels, jnp.int8), coef, n_sites, _structure_of(labels))
