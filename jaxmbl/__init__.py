@@ -49,6 +49,40 @@ from ._entanglement import entropy as entropy
 from ._entanglement import mutual_information as mutual_information
 from ._entanglement import reduced_density_matrix as reduced_density_matrix
 # -- operators (exports) --
+from ._models import random_field_heisenberg as random_field_heisenberg
+from ._models import random_local_perturbation as random_local_perturbation
+from ._operators import PauliSum as PauliSum
+from ._operators import sector_basis as sector_basis
 # -- exact diagonalization, Krylov, spectra (exports) --
+from ._ed import eigh as eigh
+from ._ed import eigvalsh as eigvalsh
+from ._krylov import krylov_evolve as krylov_evolve
+from ._spectra import R_GOE as R_GOE
+from ._spectra import R_POISSON as R_POISSON
+from ._spectra import density_of_states as density_of_states
+from ._spectra import entanglement_vs_energy as entanglement_vs_energy
+from ._spectra import level_spacing_ratio as level_spacing_ratio
+from ._spectra import mean_ratio as mean_ratio
+from ._spectra import spectral_form_factor as spectral_form_factor
+# -- perturbed model, stability, variational l-bits --
+from ._perturbed import LbitFrameOperator as LbitFrameOperator
+from ._perturbed import PerturbedModel as PerturbedModel
+from ._perturbed import lbit_frame as lbit_frame
+from ._perturbed import perturbed_model as perturbed_model
+from ._adiabatic import filter_ft as filter_ft
+from ._adiabatic import filter_time as filter_time
+from ._adiabatic import quasi_adiabatic_generator as quasi_adiabatic_generator
+from ._adiabatic import stability_sensitivity as stability_sensitivity
+from ._variational import brickwork_sites as brickwork_sites
+from ._variational import fit_lbits as fit_lbits
+from ._variational import offdiagonal_cost as offdiagonal_cost
+from ._variational import pauli_gates as pauli_gates
+# -- sweeps --
+from ._registry import register_observable as register_observable
+from ._runs import SweepResult as SweepResult
+from ._runs import load_config as load_config
+from ._runs import load_run as load_run
+from ._runs import plot_run as plot_run
+from ._runs import run_sweep as run_sweep
 
 __version__ = "0.1.0"

@@ -1,0 +1,831 @@
+"""Disorder-averaged sweeps: sharded over devices, resumable, reproducible to the bit.
+
+A sweep is a TOML config (or the same as a dict)::
+
+    [model]                     # a family (see jaxmbl._registry) and its fixed parameters
+    family = "swingle"
+    L = 8                       # or shape = [4, 2]; pbc = false
+    unitary = "circuit"
+
+    [grid]                      # swept parameters: the Cartesian product, in this key order
+    xi = [0.5, 1.0, 2.0]
+
+    [run]
+    realizations = 256          # per grid point
+    seed = 0                    # root seed, 0 <= seed < 2**31
+    chunk_size = 64             # realizations per result file ("auto" by default)
+    batch_size = 16             # realizations vmapped together per device ("auto": from memory)
+    dtype = "float64"           # or "float32" (fast mode)
+    imports = []                # modules or .py files that register observables
+
+    [observables.r]             # LABEL; `observable` names the registry entry (default: LABEL)
+    observable = "r_tilde"
+    [observables.S_t]
+    observable = "quench_entropy"
+    times = { logspace = [-1, 3, 20] }
+
+**Reproducibility.** Realization i of grid point p uses the key
+``fold_in(fold_in(key(seed), p), i)``. Each device evaluates ``batch_size`` realizations at a
+time with one compiled program per grid point (``vmap`` of the per-realization kernel inside
+``shard_map`` over a 1D mesh of ``jax.devices()``; the last batch is padded and the padding
+dropped). The per-realization values are therefore bitwise identical whatever the chunk size,
+the number of devices, or interruptions; they may differ in the last bits for another
+``batch_size`` (XLA may reorder reductions for other vector widths), so ``batch_size`` is fixed
+in the manifest when the run starts.
+
+**Storage** (``OUT/``): ``manifest.json`` (the normalized config and its SHA-256, versions,
+devices, seed, layout, and per-chunk status with each file's SHA-256) and ``chunks/pPPPP-cCCCCC.npz``
+(``index`` and per-realization ``values.NAME`` arrays), each written atomically (temporary file,
+fsync, rename) before the manifest records it. A chunk counts only if the manifest says done
+AND its checksum matches, so a run killed at any moment (even SIGKILL) loses at most the chunks
+in flight; re-running the same command resumes. A different config into the same directory is
+refused with the keys that differ.
+
+**Several hosts** (SLURM etc.): start one process per host and call
+``jax.distributed.initialize()`` first (``jaxmbl sweep --distributed`` does), e.g.
+``srun -N4 --ntasks-per-node=1 jaxmbl sweep cfg.toml --out /shared/run --distributed``.
+The mesh then spans every device of every host, each process feeds only its own devices, the
+results are gathered to every process, and **only process 0 writes** (the run directory must
+be on a shared file system for resuming from another process 0). Results are identical to a
+single-host run with the same ``batch_size``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+import importlib
+import importlib.util
+import io
+import itertools
+import json
+import logging
+import math
+import platform
+import sys
+import warnings
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from ._conventions import _available_memory_bytes
+from ._io import atomic_write_bytes, atomic_write_json
+from ._lattice import Lattice
+from ._registry import FAMILIES, Point, choice, integer, lookup
+
+try:
+    from jax import shard_map as _shard_map
+except ImportError:  # jax < 0.7
+    from jax.experimental.shard_map import shard_map as _shard_map
+
+log = logging.getLogger("jaxmbl.sweep")
+FORMAT = "jaxmbl-sweep/1"
+_MAX_SEED = 2**31
+_AUTO_BATCH = 16
+
+
+# ============================================================================ config
+def _auto_or_int(path, v):
+    return v if v == "auto" else integer(1)(path, v)
+
+
+def _imports(path, v):
+    if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+        raise ValueError(f"{path} must be a list of module names or .py paths, got {v!r}")
+    return v
+
+
+_RUN_KEYS = {
+    "realizations": (integer(1), None),
+    "seed": (integer(0), 0),
+    "chunk_size": (_auto_or_int, "auto"),
+    "batch_size": (_auto_or_int, "auto"),
+    "dtype": (choice("float64", "float32"), "float64"),
+    "imports": (_imports, []),
+}
+
+
+def _table(raw, key, required=True):
+    value = raw.get(key, None if required else {})
+    if value is None:
+        raise ValueError(f"{key}: missing table [{key}]")
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} must be a table ([{key}]), got {value!r}")
+    return value
+
+
+def _fill(table, spec, prefix, skip=()):
+    """Validate ``table`` against ``spec = {key: (validator, default)}``; unknown keys are errors."""
+    unknown = sorted(set(table) - set(spec))
+    if unknown:
+        raise ValueError(f"{prefix}.{unknown[0]}: unknown key (allowed: {sorted(spec)})")
+    return {k: (check(f"{prefix}.{k}", table[k]) if k in table else default) for k, (check, default) in spec.items() if k not in skip}
+
+
+def _run_imports(modules, base: Path):
+    """Import the modules (or .py files, relative to the config) that register user observables."""
+    for name in modules:
+        try:
+            if name.endswith(".py"):
+                path = (base / name).resolve()
+                stamp = (str(path), path.stat().st_mtime_ns)
+                module_name = f"jaxmbl_user_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
+                if getattr(sys.modules.get(module_name), "__jaxmbl_stamp__", None) == stamp:
+                    continue  # unchanged since it was run: keep its functions (and their compiled programs)
+                spec = importlib.util.spec_from_file_location(module_name, path)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                module.__jaxmbl_stamp__ = stamp
+                sys.modules[module_name] = module
+            else:
+                importlib.import_module(name)
+        except (ImportError, OSError) as err:
+            raise ValueError(f"run.imports: cannot import {name!r} ({err})") from None
+
+
+def load_config(source) -> dict:
+    """Parse and validate a sweep config: a TOML path, or a dict with the same tables.
+
+    Returns the normalized config (defaults filled in, the grid as ``[[key, values], ...]``),
+    which is what the manifest stores and hashes. Raises one ``ValueError`` naming the bad key.
+    """
+    if isinstance(source, dict):
+        raw, base = source, Path.cwd()
+    else:
+        path = Path(source)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except OSError as err:
+            raise ValueError(f"config: cannot read {str(path)!r} ({err.strerror or err})") from None
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"config: malformed TOML in {str(path)!r}: {err}") from None
+        base = path.parent
+    unknown = sorted(set(raw) - {"model", "grid", "run", "observables"})
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown key (allowed: model, grid, run, observables)")
+    run = _fill(_table(raw, "run"), _RUN_KEYS, "run")
+    if run["realizations"] is None:
+        raise ValueError("run.realizations: missing (the number of realizations per grid point)")
+    if run["seed"] >= _MAX_SEED:
+        raise ValueError(f"run.seed must be < 2**31, got {run['seed']}")
+    _run_imports(run["imports"], base)
+
+    model = dict(_table(raw, "model"))
+    family_name = model.pop("family", "swingle")
+    if family_name not in FAMILIES:
+        raise ValueError(f"model.family must be one of {sorted(FAMILIES)}, got {family_name!r}")
+    family = FAMILIES[family_name]
+    grid = []
+    for key, values in _table(raw, "grid", required=False).items():
+        if key not in family.params:
+            raise ValueError(f"grid.{key}: unknown key (parameters of {family_name!r}: {sorted(family.params)})")
+        if key in model:
+            raise ValueError(f"grid.{key}: also set in [model]; give it in one place")
+        if not isinstance(values, list):
+            raise ValueError(f"grid.{key} must be a list of values, got {values!r}")
+        if not values:
+            raise ValueError(f"grid.{key} is empty: give at least one value")
+        check = family.params[key][0]
+        grid.append([key, [check(f"grid.{key}[{i}]", v) for i, v in enumerate(values)]])
+    swept = [k for k, _ in grid]
+    fixed = _fill(model, family.params, "model", skip=swept)
+    given = {k for k in ("L", "shape") if fixed.get(k) is not None or k in swept}
+    if len(given) != 1:
+        raise ValueError("model.L: give exactly one of L (a chain) or shape (a lattice), in [model] or [grid]")
+    for key in family.required:
+        if fixed.get(key) is None and key not in swept:
+            raise ValueError(f"model.{key}: missing (required by family {family_name!r}, in [model] or [grid])")
+
+    observables = {}
+    for label, table in _table(raw, "observables").items():
+        path = f"observables.{label}"
+        if not label.isidentifier():
+            raise ValueError(f"{path}: labels must be identifiers (letters, digits, _)")
+        if not isinstance(table, dict):
+            raise ValueError(f"{path} must be a table ([{path}]), got {table!r}")
+        table = dict(table)
+        name = table.pop("observable", label)
+        sig = lookup(name, family_name, path).params_signature()
+        try:
+            sig.bind(**table)
+        except TypeError as err:
+            raise ValueError(f"{path}: {err} (observable {name!r} takes: {list(sig.parameters)})") from None
+        observables[label] = {"observable": name, **table}
+    if not observables:
+        raise ValueError("observables: give at least one [observables.LABEL] table")
+    return {"model": {"family": family_name, **fixed}, "grid": grid, "run": run, "observables": observables}
+
+
+def config_hash(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _flatten(config):
+    out = {}
+    for section, table in config.items():
+        items = table if section == "grid" else table.items()
+        for key, value in items:
+            if section == "observables":
+                out.update({f"observables.{key}.{k}": v for k, v in value.items()})
+            else:
+                out[f"{section}.{key}"] = value
+    out["grid (key order)"] = [k for k, _ in config["grid"]]
+    return out
+
+
+def _config_diff(old, new) -> list:
+    a, b = _flatten(old), _flatten(new)
+    return [f"{k} (run: {a.get(k, '<unset>')!r}, config: {b.get(k, '<unset>')!r})" for k in sorted(set(a) | set(b)) if a.get(k, "<unset>") != b.get(k, "<unset>")]
+
+
+# ============================================================================ plan
+@dataclasses.dataclass(frozen=True)
+class _PointPlan:
+    point: Point
+    swept: dict
+    observables: tuple  # (label, Observable, kwargs)
+    coords: dict
+    memory: int
+
+
+def _plan(config) -> list:
+    """Every grid point with its lattice, validated observable arguments, coordinates and memory."""
+    family = config["model"]["family"]
+    fixed = {k: v for k, v in config["model"].items() if k != "family"}
+    dtype = jnp.float64 if config["run"]["dtype"] == "float64" else jnp.float32
+    keys = [k for k, _ in config["grid"]]
+    plans = []
+    for p, values in enumerate(itertools.product(*[v for _, v in config["grid"]])):
+        swept = dict(zip(keys, values))
+        params = {**fixed, **swept}
+        shape = (params["L"],) if params.get("L") is not None else tuple(params["shape"])
+        pbc = params["pbc"] if isinstance(params["pbc"], bool) else tuple(params["pbc"])
+        try:
+            lattice = Lattice(shape, pbc)
+            point = Point(p, family, params, lattice, dtype)
+            dim = point.dim
+        except ValueError as err:
+            raise ValueError(f"model (grid point {p}, {swept}): {err}") from None
+        itemsize = np.dtype(jnp.complex128 if dtype == jnp.float64 else jnp.complex64).itemsize
+        memory, coords, obs = 4 * dim * itemsize, {}, []
+        for label, table in config["observables"].items():
+            spec = {k: v for k, v in table.items() if k != "observable"}
+            entry = lookup(table["observable"], family, f"observables.{label}")
+            try:
+                kwargs = entry.prepare(point, **spec) if entry.prepare else spec
+            except ValueError as err:
+                raise ValueError(f"observables.{label}: {err}") from None
+            obs.append((label, entry, kwargs))
+            if entry.coords:
+                coords[label] = {k: np.asarray(v).tolist() for k, v in entry.coords(point, **kwargs).items()}
+            memory += entry.memory(point, **kwargs) if entry.memory else 8 * dim * itemsize
+        plans.append(_PointPlan(point, swept, tuple(obs), coords, int(memory)))
+    return plans
+
+
+def _device_memory(device) -> int:
+    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+    if stats and stats.get("bytes_limit"):
+        return int(stats["bytes_limit"])
+    # CPU devices (also forced host devices) share the host's memory.
+    return _available_memory_bytes() // max(1, len(jax.local_devices()))
+
+
+def _layout(config, plans, n_devices: int) -> dict:
+    """Resolve batch and chunk sizes; refuse up front a realization (or batch) that cannot fit."""
+    run = config["run"]
+    device = jax.local_devices()[0]
+    have = _device_memory(device)
+    budget = have // 2  # the rest is XLA's working space and the gathered outputs
+    worst = max(plans, key=lambda pl: pl.memory)
+    mib = 2**20
+    where = f"grid point {worst.point.index} ({worst.swept or 'the only point'}, N = {worst.point.lattice.n_sites})"
+    if worst.memory > budget:
+        raise ValueError(
+            f"model: one realization at {where} needs about {worst.memory / mib:.4g} MiB, more than the "
+            f"{budget / mib:.4g} MiB budget per device (half of {have / mib:.4g} MiB on {device}); reduce the "
+            "system size or set JAXMBL_MEMORY_LIMIT_GB"
+        )
+    batch = run["batch_size"]
+    if batch == "auto":
+        batch = min(_AUTO_BATCH, 1 << (run["realizations"] - 1).bit_length(), 1 << int(math.log2(budget // worst.memory)))
+    elif batch * worst.memory > budget:
+        raise ValueError(
+            f"run.batch_size = {batch}: {batch} realizations at {where} need about {batch * worst.memory / mib:.4g} MiB, "
+            f"more than the {budget / mib:.4g} MiB budget per device; at most {budget // worst.memory} fit"
+        )
+    chunk = run["chunk_size"]
+    if chunk == "auto":
+        unit = n_devices * batch
+        chunk = min(run["realizations"], max(unit, min(4096, -(-math.ceil(run["realizations"] / 4) // unit) * unit)))
+    return {"batch_size": int(batch), "chunk_size": int(chunk), "memory_per_realization": [pl.memory for pl in plans]}
+
+
+def _chunks(n_points: int, n: int, size: int) -> dict:
+    out = {}
+    for p in range(n_points):
+        for c, start in enumerate(range(0, n, size)):
+            out[f"p{p:04d}-c{c:05d}"] = {"point": p, "start": start, "stop": min(n, start + size), "status": "pending"}
+    return out
+
+
+# ============================================================================ manifest
+def _environment() -> dict:
+    from . import __version__
+
+    return {
+        "jaxmbl": __version__,
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "devices": [str(d) for d in jax.devices()],
+        "process_count": jax.process_count(),
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    }
+
+
+def _rng_settings() -> dict:
+    # Either setting changes every random number, so a resume must match them.
+    return {"prng_impl": str(jax.config.jax_default_prng_impl), "threefry_partitionable": bool(jax.config.jax_threefry_partitionable)}
+
+
+def _read_manifest(run_dir: Path, key: str = "run_dir") -> dict:
+    path = run_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{key}: no manifest.json in {str(run_dir)!r} (not a sweep run directory)") from None
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{key}: unreadable {str(path)!r} ({err})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(f"{key}: {str(path)!r} is not a jaxmbl sweep manifest (format {FORMAT!r})")
+    missing = [k for k in ("config", "config_hash", "rng", "layout", "labels", "points", "sessions", "chunks") if k not in manifest]
+    if missing:
+        raise ValueError(f"{key}: {str(path)!r} is an incomplete sweep manifest (missing {missing})")
+    return manifest
+
+
+def _chunk_ok(run_dir: Path, entry: dict) -> bytes | None:
+    """The chunk file's bytes if the manifest says done and the checksum matches, else None."""
+    if entry.get("status") != "done":
+        return None
+    try:
+        data = (run_dir / entry["file"]).read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == entry.get("sha256") else None
+
+
+def _open_run(out: Path, config: dict, plans, layout: dict, n_devices: int) -> dict:
+    """Create the manifest, or check that the existing one matches ``config`` and verify its chunks."""
+    chash = config_hash(config)
+    if not (out / "manifest.json").exists():
+        return {
+            "format": FORMAT,
+            "config": config,
+            "config_hash": chash,
+            "seed": config["run"]["seed"],
+            "rng": _rng_settings(),
+            "layout": layout,
+            "labels": list(config["observables"]),  # the config's order (the JSON file sorts keys)
+            "points": [{"index": pl.point.index, "params": pl.swept, "coords": pl.coords} for pl in plans],
+            "sessions": [_environment()],
+            "chunks": _chunks(len(plans), config["run"]["realizations"], layout["chunk_size"]),
+        }
+    manifest = _read_manifest(out, "out")
+    if manifest["config_hash"] != chash:
+        diff = _config_diff(manifest["config"], config)
+        raise ValueError(
+            f"out: {str(out)!r} holds a run of a different config; differing keys: {'; '.join(diff) or '(hash only)'}. "
+            "Use another --out directory, or delete this one to start over"
+        )
+    if manifest["rng"] != _rng_settings():
+        raise ValueError(f"out: the run used JAX random settings {manifest['rng']}, this process has {_rng_settings()}")
+    # The stored batch size must still fit on this machine's devices (raises with the numbers).
+    _layout({**config, "run": {**config["run"], "batch_size": manifest["layout"]["batch_size"]}}, plans, n_devices)
+    env, first = _environment(), manifest["sessions"][0]
+    if (env["jax"], env["jaxmbl"]) != (first["jax"], first["jaxmbl"]):
+        warnings.warn(
+            f"resuming a run started with jax {first['jax']} / jaxmbl {first['jaxmbl']} under jax {env['jax']} / "
+            f"jaxmbl {env['jaxmbl']}: new chunks may differ from finished ones in the last bits",
+            stacklevel=3,
+        )
+    manifest["sessions"].append(env)
+    for cid, entry in manifest["chunks"].items():
+        if entry["status"] == "done" and _chunk_ok(out, entry) is None:
+            warnings.warn(f"chunk {cid}: file missing or corrupt (checksum mismatch); it will be recomputed", stacklevel=3)
+            manifest["chunks"][cid] = {k: entry[k] for k in ("point", "start", "stop")} | {"status": "pending"}
+    return manifest
+
+
+@contextlib.contextmanager
+def _lock(out: Path):
+    """An exclusive lock on the run directory (released by the kernel even on SIGKILL)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no protection against two concurrent sweeps
+        yield
+        return
+    with open(out / ".lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ValueError(f"out: another jaxmbl sweep is running in {str(out)!r}") from None
+        yield
+
+
+# ============================================================================ execution
+def _kernel(plan: _PointPlan, seed: int):
+    """The per-realization function ``i -> {name: value}`` of one grid point."""
+    point = plan.point
+    family = FAMILIES[point.family]
+
+    def one(i):
+        key = jr.fold_in(jr.fold_in(jr.key(seed), point.index), i)
+        model = family.build(key, point.lattice, point.params, point.dtype)
+        out = {}
+        for label, entry, kwargs in plan.observables:
+            value = entry.fn(model, **kwargs)
+            items = value.items() if isinstance(value, dict) else [(None, value)]
+            out.update({label if k is None else f"{label}.{k}": jnp.asarray(v) for k, v in items})
+        return out
+
+    return one
+
+
+def _trace(plan, seed, mesh, unit):
+    """Trace the sharded chunk program of one grid point; check the outputs are real."""
+    fn = jax.jit(_shard_map(jax.vmap(_kernel(plan, seed)), mesh=mesh, in_specs=PartitionSpec("r"), out_specs=PartitionSpec("r")))
+    spec = jax.ShapeDtypeStruct((unit,), jnp.uint32, sharding=NamedSharding(mesh, PartitionSpec("r")))
+    traced = fn.trace(spec)
+    for name, info in traced.out_info.items():
+        if jnp.issubdtype(info.dtype, jnp.complexfloating):
+            raise ValueError(f"observables.{name.split('.')[0]}: returns complex values ({name}); return real quantities")
+    return traced
+
+
+_PROGRAMS: dict = {}  # compiled chunk programs of this process, so re-running a sweep does not recompile
+
+
+def _program_key(config, plan, devices, unit) -> str:
+    """What a compiled program depends on: the physics of the point, the registered functions, the layout."""
+    functions = [f"{e.fn.__module__}.{e.fn.__qualname__}:{id(e.fn)}" for _, e, _ in plan.observables]
+    physics = {k: config[k] for k in ("model", "observables")} | {"seed": config["run"]["seed"], "dtype": config["run"]["dtype"]}
+    return json.dumps([physics, plan.swept, plan.point.index, functions, [d.id for d in devices], unit, _rng_settings()], sort_keys=True)
+
+
+def _compile(traced, key):
+    if key not in _PROGRAMS:
+        if len(_PROGRAMS) >= 32:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))
+        _PROGRAMS[key] = traced.lower().compile()
+    return _PROGRAMS[key]
+
+
+def _fetch(tree) -> dict:
+    if all(x.is_fully_addressable for x in tree.values()):
+        return {k: np.asarray(v) for k, v in tree.items()}
+    from jax.experimental import multihost_utils
+
+    return {k: np.asarray(v) for k, v in multihost_utils.process_allgather(tree, tiled=True).items()}
+
+
+def _encode_chunk(index, values) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, index=index, **{f"values.{k}": v for k, v in values.items()})
+    return buf.getvalue()
+
+
+def _point_label(plan, n_points) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in plan.swept.items())
+    return f"point {plan.point.index + 1}/{n_points}" + (f" ({params})" if params else "")
+
+
+def run_sweep(config, out, *, progress: bool = True):
+    """Run (or resume) a disorder-averaged sweep and return its :class:`SweepResult`.
+
+    Args:
+        config: a TOML path or a dict (see the module docstring and :func:`load_config`).
+        out: the run directory; created if needed. Re-running with the same config resumes; a
+            different config is refused with the keys that differ.
+        progress: show a progress bar (realizations/s, ETA, current grid point) on stderr.
+
+    Returns:
+        ``load_run(out)``.
+
+    Raises:
+        ValueError: a bad config (naming the key), an unwritable ``out`` (before any
+            computation), a realization that cannot fit in device memory, or a changed config.
+
+    Example:
+        >>> import tempfile
+        >>> config = {"model": {"L": 4}, "grid": {"xi": [0.5, 2.0]}, "run": {"realizations": 8},
+        ...           "observables": {"r_tilde": {}}}
+        >>> res = run_sweep(config, tempfile.mkdtemp(), progress=False)
+        >>> res.complete, res.values["r_tilde"][1].shape, res.aggregates["r_tilde"][1]["n"].item()
+        (True, (8,), 8)
+    """
+    from ._reproduce import check_out_dir
+
+    config = load_config(config)
+    if config["run"]["dtype"] == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError("run.dtype = 'float64' needs JAX x64: call jax.config.update('jax_enable_x64', True), or set run.dtype = 'float32'")
+    plans = _plan(config)
+    devices = jax.devices()
+    layout = _layout(config, plans, len(devices))  # the memory guard, before touching the disk
+    writer = jax.process_index() == 0
+    out = check_out_dir(out) if writer else Path(out)
+    mesh = Mesh(np.array(devices), ("r",))
+    with _lock(out) if writer else contextlib.nullcontext():
+        manifest = _open_run(out, config, plans, layout, len(devices))
+        pending = np.array([e["status"] != "done" for e in manifest["chunks"].values()])
+        if jax.process_count() > 1:
+            from jax.experimental import multihost_utils
+
+            pending = np.asarray(multihost_utils.broadcast_one_to_all(pending))
+        todo = [cid for cid, p in zip(manifest["chunks"], pending) if p]
+        if writer:
+            (out / "chunks").mkdir(exist_ok=True)
+            for tmp in (out / "chunks").glob(".tmp-*"):
+                tmp.unlink()  # left by a killed write; never referenced by the manifest
+            atomic_write_json(out / "manifest.json", manifest)
+        unit = len(devices) * manifest["layout"]["batch_size"]
+        # Trace every point with work left before computing anything: bad observables fail early.
+        traced, keys = {}, {}
+        for cid in todo:
+            p = manifest["chunks"][cid]["point"]
+            if p not in traced:
+                keys[p] = _program_key(config, plans[p], devices, unit)
+                traced[p] = None if keys[p] in _PROGRAMS else _trace(plans[p], config["run"]["seed"], mesh, unit)
+        total = sum(manifest["chunks"][c]["stop"] - manifest["chunks"][c]["start"] for c in todo)
+        log.info("sweep %s: %d of %d chunks to compute (%d realizations)", out, len(todo), len(manifest["chunks"]), total)
+        from tqdm.auto import tqdm
+
+        with tqdm(total=total, unit="real", desc="sweep", disable=not progress or not total, dynamic_ncols=True) as bar:
+            for p, tr in traced.items():
+                chunks = [c for c in todo if manifest["chunks"][c]["point"] == p]
+                bar.set_postfix_str("compiling " + _point_label(plans[p], len(plans)))
+                compiled = _compile(tr, keys[p])
+                bar.unpause()  # the rate and ETA count computation, not compilation
+                bar.set_postfix_str(_point_label(plans[p], len(plans)))
+                _run_point(compiled, mesh, unit, chunks, manifest, out, writer, bar)
+        if jax.process_count() > 1:
+            from jax.experimental import multihost_utils
+
+            multihost_utils.sync_global_devices("jaxmbl sweep finished")
+    return load_run(out)
+
+
+def _run_point(compiled, mesh, unit, chunks, manifest, out, writer, bar):
+    """Evaluate the pending ``chunks`` of one point in batches of ``unit``; write each chunk when complete."""
+    entries = [manifest["chunks"][c] for c in chunks]
+    index = np.concatenate([np.arange(e["start"], e["stop"], dtype=np.uint32) for e in entries])
+    sharding = NamedSharding(mesh, PartitionSpec("r"))
+    rows, filled, inflight = {}, 0, []
+
+    def consume():
+        nonlocal filled
+        count, result = inflight.pop(0)
+        for k, v in _fetch(result).items():
+            rows.setdefault(k, []).append(v[:count])
+        filled += count
+        while entries and filled >= entries[0]["stop"] - entries[0]["start"]:
+            e, cid = entries.pop(0), chunks.pop(0)
+            n = e["stop"] - e["start"]
+            merged = {k: np.concatenate(v) for k, v in rows.items()}
+            values, rest = {k: v[:n] for k, v in merged.items()}, {k: [v[n:]] for k, v in merged.items()}
+            rows.clear()
+            rows.update(rest)
+            filled -= n
+            if writer:
+                data = _encode_chunk(np.arange(e["start"], e["stop"], dtype=np.int64), values)
+                # The file first, then the manifest: a kill in between leaves an unlisted file, never a listed bad one.
+                atomic_write_bytes(out / "chunks" / f"{cid}.npz", data)
+                e.update(status="done", file=f"chunks/{cid}.npz", sha256=hashlib.sha256(data).hexdigest())
+                e["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+                atomic_write_json(out / "manifest.json", manifest)
+            bar.update(n)
+
+    for s in range(0, len(index), unit):
+        sel = index[s : s + unit]
+        host = np.full(unit, sel[-1], dtype=np.uint32)  # padding repeats the last realization, then is dropped
+        host[: len(sel)] = sel
+        batch = jax.make_array_from_callback((unit,), sharding, lambda i, host=host: host[i])
+        inflight.append((len(sel), compiled(batch)))  # dispatch the next batch before waiting for this one
+        if len(inflight) > 1:
+            consume()
+    while inflight:
+        consume()
+
+
+# ============================================================================ results
+@dataclasses.dataclass(frozen=True)
+class SweepResult:
+    """A loaded sweep: per-realization values and aggregates, grid point by grid point.
+
+    Attributes:
+        path: the run directory.
+        config: the normalized config; ``manifest``: the whole manifest.
+        points: the swept parameters of each grid point (dicts, in grid order).
+        coords: per point, ``{label: {axis: array}}`` (e.g. the times of ``quench_entropy``).
+        index: per point, the sorted realization indices loaded (int arrays).
+        values: ``{name: [array (n_loaded, ...) per point]}``, ``name`` = label or ``label.key``.
+        aggregates: ``{name: [dict per point]}`` with ``mean``, ``sem`` (standard error),
+            ``median``, ``typical`` (``exp(mean(log x))`` where every value is > 0, else NaN) and
+            ``n`` (finite values used), elementwise over the value's shape.
+        nonfinite: ``{name: [list of realization indices per point]}`` whose values are NaN or
+            inf; they are excluded from the aggregates (and warned about), never averaged in.
+        missing: per point, the number of realizations not (validly) stored yet.
+    """
+
+    path: str
+    config: dict
+    manifest: dict
+    points: list
+    coords: list
+    index: list
+    values: dict
+    aggregates: dict
+    nonfinite: dict
+    missing: list
+
+    @property
+    def complete(self) -> bool:
+        return not any(self.missing)
+
+    def summary(self) -> str:
+        """A text table: each point's parameters, then mean +- sem of every scalar output."""
+        names = [k for k, v in self.values.items() if v and v[0].ndim == 1]
+        lines = [f"{self.path}: {len(self.points)} grid points x {self.config['run']['realizations']} realizations" + ("" if self.complete else f" ({sum(self.missing)} missing)")]
+        for p, params in enumerate(self.points):
+            cells = [f"{n} = {float(self.aggregates[n][p]['mean']):.6g} +- {float(self.aggregates[n][p]['sem']):.2g}" for n in names]
+            lines.append(f"  {params or '(single point)'}: " + ", ".join(cells))
+        return "\n".join(lines)
+
+
+def aggregate(x) -> dict:
+    """mean, sem, median, typical and n over axis 0, ignoring non-finite entries elementwise."""
+    x = np.asarray(x, dtype=np.float64)
+    ok = np.isfinite(x)
+    n = ok.sum(axis=0)
+    xs = np.where(ok, x, np.nan)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # empty slices give NaN, as intended
+        mean = np.nanmean(xs, axis=0)
+        sem = np.where(n > 1, np.nanstd(xs, axis=0, ddof=1) / np.sqrt(np.maximum(n, 1)), np.nan)
+        positive = (n > 0) & np.all(~ok | (x > 0), axis=0)
+        typical = np.where(positive, np.exp(np.nanmean(np.log(np.where(ok & (x > 0), x, np.nan)), axis=0)), np.nan)
+        median = np.nanmedian(xs, axis=0)
+    return {"mean": mean, "sem": sem, "median": median, "typical": typical, "n": n}
+
+
+def load_run(run_dir) -> SweepResult:
+    """Load a sweep directory: per-realization arrays and their aggregates.
+
+    Only chunks that the manifest marks done AND whose SHA-256 matches are read; anything else
+    (a truncated or foreign file) counts as missing, with a warning. Non-finite per-realization
+    values are reported in ``nonfinite`` by realization index and left out of the aggregates.
+
+    Example:
+        >>> import tempfile
+        >>> out = tempfile.mkdtemp()
+        >>> _ = run_sweep({"model": {"L": 4}, "run": {"realizations": 8}, "observables": {"r_tilde": {}}}, out, progress=False)
+        >>> res = load_run(out)
+        >>> res.index[0].tolist(), res.nonfinite["r_tilde"], res.missing
+        ([0, 1, 2, 3, 4, 5, 6, 7], [[]], [0])
+    """
+    run_dir = Path(run_dir)
+    manifest = _read_manifest(run_dir)
+    n_points, n = len(manifest["points"]), manifest["config"]["run"]["realizations"]
+    parts = [[] for _ in range(n_points)]
+    for cid, entry in manifest["chunks"].items():
+        data = _chunk_ok(run_dir, entry)
+        if data is None:
+            if entry["status"] == "done":
+                warnings.warn(f"{run_dir}: chunk {cid} is missing or corrupt (checksum mismatch); not loaded", stacklevel=2)
+            continue
+        with np.load(io.BytesIO(data), allow_pickle=False) as f:
+            values = {k[len("values.") :]: f[k] for k in f.files if k.startswith("values.")}
+            parts[entry["point"]].append((f["index"], values))
+    index, values, aggregates, nonfinite = [], {}, {}, {}
+    for p, chunks in enumerate(parts):
+        chunks.sort(key=lambda c: int(c[0][0]))
+        idx = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.int64)
+        index.append(idx)
+        labels = manifest["labels"]
+        for name in sorted({k for _, v in chunks for k in v}, key=lambda k: (labels.index(k.split(".")[0]), k)):
+            arr = np.concatenate([v[name] for _, v in chunks])
+            values.setdefault(name, [None] * n_points)[p] = arr
+    for name, per_point in values.items():
+        for p, arr in enumerate(per_point):
+            arr = np.zeros((0,)) if arr is None else arr
+            per_point[p] = arr
+            bad = index[p][~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)] if arr.size else np.zeros(0, np.int64)
+            nonfinite.setdefault(name, []).append(bad.tolist())
+            aggregates.setdefault(name, []).append(aggregate(arr))
+            if len(bad):
+                warnings.warn(
+                    f"{run_dir}: {name} is non-finite at grid point {p} {manifest['points'][p]['params']} for realizations "
+                    f"{bad.tolist()[:20]}{' ...' if len(bad) > 20 else ''}; excluded from the aggregates",
+                    stacklevel=2,
+                )
+    return SweepResult(
+        path=str(run_dir),
+        config=manifest["config"],
+        manifest=manifest,
+        points=[pt["params"] for pt in manifest["points"]],
+        coords=[{k: {a: np.asarray(v) for a, v in c.items()} for k, c in pt["coords"].items()} for pt in manifest["points"]],
+        index=index,
+        values=values,
+        aggregates=aggregates,
+        nonfinite=nonfinite,
+        missing=[n - len(i) for i in index],
+    )
+
+
+# ============================================================================ quick look
+def plot_run(run_dir, out=None) -> str:
+    """Quick-look figure of a sweep (matplotlib, Agg): one panel per output, mean +- sem.
+
+    Scalars are drawn against the first swept parameter (one line per value of the others),
+    arrays with coordinates (times, distances) as one curve per grid point. Written to
+    ``out`` (default ``RUN_DIR/sweep.png``); returns the path.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ValueError("plot needs matplotlib: pip install 'jaxmbl[plots]'") from None
+    res = load_run(run_dir)
+    keys = [k for k, _ in res.config["grid"]]
+    names = list(res.values)
+    fig, axes = plt.subplots(len(names), 1, figsize=(6.4, 3.2 * len(names) + 0.6), squeeze=False, layout="constrained")
+    for ax, name in zip(axes[:, 0], names):
+        aggs = res.aggregates[name]
+        ndim = aggs[0]["mean"].ndim
+        if ndim == 0:
+            xkey = keys[0] if keys else None
+            groups = {}
+            for p, params in enumerate(res.points):
+                rest = tuple((k, v) for k, v in params.items() if k != xkey)
+                groups.setdefault(rest, []).append((params.get(xkey, 0), aggs[p]))
+            for rest, pts in groups.items():
+                x = [str(v) if isinstance(v, (list, str)) else v for v, _ in pts]
+                ax.errorbar(x, [a["mean"] for _, a in pts], [a["sem"] for _, a in pts], marker="o", capsize=3, label=", ".join(f"{k}={v}" for k, v in rest) or None)
+            ax.set_xlabel(xkey or "")
+        elif ndim == 1:
+            for p, params in enumerate(res.points):
+                axis = next(iter(res.coords[p].get(name.split(".")[0], {}).items()), ("index", np.arange(len(aggs[p]["mean"]))))
+                ax.errorbar(axis[1], aggs[p]["mean"], aggs[p]["sem"], marker=".", capsize=2, label=", ".join(f"{k}={v}" for k, v in params.items()) or None)
+                ax.set_xlabel(axis[0])
+                if axis[0] == "t" and np.min(axis[1]) > 0 and np.max(axis[1]) > 100 * np.min(axis[1]):
+                    ax.set_xscale("log")
+            means = np.concatenate([a["mean"].ravel() for a in aggs])
+            positive = means[means > 0]
+            if axis[0] == "distance" and positive.size and positive.max() > 1e3 * positive.min():
+                ax.set_yscale("log")  # l-bit weights decay exponentially (exact zeros are not drawn)
+                ax.set_ylim(bottom=max(positive.min(), 1e-16 * positive.max()) / 3)  # below: rounding
+        else:
+            ax.text(0.5, 0.5, f"{name}: {ndim}-dimensional per realization, not plotted", ha="center", transform=ax.transAxes)
+        ax.set_ylabel(name)
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(fontsize="small")
+    fig.suptitle(f"{Path(res.path).name}: {res.config['model']['family']}, {res.config['run']['realizations']} realizations/point")
+    path = Path(out) if out else Path(run_dir) / "sweep.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)
+
+
+# ============================================================================ command line
+def cli_sweep(args) -> int:
+    """``jaxmbl sweep CONFIG --out DIR [--quiet] [--plot] [--distributed]``."""
+    if args.distributed:
+        jax.distributed.initialize()
+    result = run_sweep(args.config, args.out, progress=not args.quiet)
+    if jax.process_index() == 0:
+        print(result.summary())
+        if args.plot:
+            print(f"plot: {plot_run(args.out)}")
+    return 0 if result.complete else 1
+
+
+def cli_plot(args) -> int:
+    """``jaxmbl plot RUN_DIR [--out FILE]``."""
+    print(plot_run(args.run_dir, args.out))
+    return 0

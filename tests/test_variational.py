@@ -1,0 +1,154 @@
+"""Variational l-bits against dense numpy / scipy references (scipy expm gates, numpy U^dag H U)."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+import reference as ref
+import scipy.linalg
+
+import jaxmbl as jm
+from jaxmbl._variational import brickwork_sites, fit_lbits, offdiagonal_cost, pauli_gates
+
+LAT6 = jm.Lattice((6,))
+DEPTH = 2
+STEPS = 300
+
+
+def gate_ref(theta):
+    """expm(-i sum_{4a+b = k+1} theta_k sigma^a (x) sigma^b) with numpy krons."""
+    h = sum(t * np.kron(ref.PAULIS[(k + 1) // 4], ref.PAULIS[(k + 1) % 4]) for k, t in enumerate(theta))
+    return scipy.linalg.expm(-1j * h)
+
+
+def offdiag_ref(U, H):
+    M = U.conj().T @ H @ U
+    return np.sum(np.abs(M - np.diag(np.diag(M))) ** 2) / np.sum(np.abs(H) ** 2)
+
+
+@functools.lru_cache(maxsize=None)
+def target():
+    model = jm.sample_model(jr.key(3), LAT6, unitary="circuit", depth=DEPTH, strength=0.5)
+    H, _, E = ref.model_dense(model)
+    return model, H, E
+
+
+@functools.lru_cache(maxsize=None)
+def fitted(seed=0):
+    _, H, _ = target()
+    return fit_lbits(H, LAT6, depth=DEPTH, steps=STEPS, learning_rate=0.02, key=jr.key(seed))
+
+
+def test_pauli_gates_match_scipy_expm():
+    theta = np.random.default_rng(0).normal(size=(3, 15))
+    got = np.asarray(pauli_gates(theta))
+    for g, t in zip(got, theta):
+        np.testing.assert_allclose(g, gate_ref(t), atol=1e-13)
+    np.testing.assert_allclose(np.asarray(pauli_gates(jnp.zeros(15))), np.eye(4), atol=1e-15)
+    # Finite gradients at theta = 0, where every eigenvalue of the generator is degenerate.
+    grad = jax.grad(lambda t: jnp.real(jnp.sum(pauli_gates(t) * jnp.asarray(gate_ref(theta[0])))))(jnp.zeros(15))
+    assert np.all(np.isfinite(np.asarray(grad)))
+    with pytest.raises(ValueError, match="theta"):
+        pauli_gates(jnp.zeros((2, 16)))
+
+
+def test_brickwork_layout_is_the_random_circuit_layout():
+    for lat, depth in ((LAT6, DEPTH), (jm.Lattice((2, 3)), 5)):
+        assert brickwork_sites(lat, depth) == jm.random_circuit(jr.key(0), lat, depth=depth).sites
+    assert brickwork_sites(jm.Lattice((5,), pbc=True), 4) == ((0, 1), (2, 3), (1, 2), (3, 4), (0, 4), (0, 1), (2, 3))
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="depth"):
+            brickwork_sites(LAT6, bad)
+    with pytest.raises(ValueError, match="lattice"):
+        brickwork_sites((6,), 2)
+
+
+def test_offdiagonal_cost_against_numpy():
+    rng = np.random.default_rng(1)
+    U = jm.random_circuit(jr.key(2), jm.Lattice((4,)), depth=3, strength=1.0)
+    H = ref.haar_unitary(rng, 16) @ np.diag(rng.normal(size=16)) @ ref.haar_unitary(rng, 16).conj().T
+    H = (H + H.conj().T) / 2
+    want = offdiag_ref(ref.unitary_dense(U), H)
+    assert abs(float(offdiagonal_cost(U, H)) - want) <= 1e-13
+    assert abs(float(offdiagonal_cost(ref.unitary_dense(U), H)) - want) <= 1e-13  # dense U
+    np.testing.assert_allclose(float(jax.jit(offdiagonal_cost)(U, H)), want, atol=1e-13)
+    # vmap over a batch of circuits (gates are leaves, the layout is static) equals a loop.
+    gates = jnp.stack([U.gates, U.gates.conj(), jnp.flip(U.gates, 0)])
+    batch = jm.Circuit(gates=gates, sites=U.sites, n_sites=4)
+    got = jax.vmap(lambda g: offdiagonal_cost(jm.Circuit(g, U.sites, 4), H))(batch.gates)
+    loop = [offdiag_ref(ref.circuit_dense(np.asarray(g), U.sites, 4), H) for g in gates]
+    np.testing.assert_allclose(np.asarray(got), loop, atol=1e-13)
+    # An operator with .dense() is accepted; the model's own U diagonalizes its H.
+    P = jm.PauliSum.from_terms(4, [("XX", [0, 1], 0.5), ("Z", [2], 1.0)])
+    assert abs(float(offdiagonal_cost(U, P)) - offdiag_ref(ref.unitary_dense(U), np.asarray(P.dense()))) <= 1e-13
+    model, H6, _ = target()
+    assert float(offdiagonal_cost(model.U, H6)) <= 1e-26
+
+
+def test_offdiagonal_cost_bad_inputs():
+    U = jm.random_circuit(jr.key(2), jm.Lattice((4,)), depth=2)
+    with pytest.raises(ValueError, match="Hermitian"):
+        offdiagonal_cost(U, np.triu(np.ones((16, 16))))
+    with pytest.raises(ValueError, match="shape"):
+        offdiagonal_cost(U, np.eye(8))
+    with pytest.raises(ValueError, match="zero"):
+        offdiagonal_cost(U, np.zeros((16, 16)))
+    with pytest.raises(ValueError, match="non-finite"):
+        offdiagonal_cost(U, np.full((16, 16), np.nan))
+
+
+def test_fit_diagonalizes_a_swingle_hamiltonian_and_recovers_h0():
+    model, H, E_true = target()
+    U, h0, history = fitted()
+    cost = history["final_cost"]
+    assert history["cost"].shape == (STEPS,)
+    assert cost < 1e-10, cost  # reached ~3e-15 here in 300 Adam steps
+    assert U.sites == model.U.sites
+    # Independent check of the cost from the fitted gates.
+    Ud = ref.circuit_dense(np.asarray(U.gates), U.sites, 6)
+    np.testing.assert_allclose(Ud.conj().T @ Ud, np.eye(64), atol=1e-12)
+    assert offdiag_ref(Ud, H) <= 2 * cost + 1e-28
+    # Spectrum: Weyl's inequality, |sort(diag) - sort(eig)| <= ||offdiag||_2 <= sqrt(C) ||H||_F.
+    E_fit = np.real(np.diag(ref.h0_dense(6, ref.h0_terms(h0)))) + history["offset"]
+    bound = np.sqrt(cost) * np.linalg.norm(H) + 1e-11
+    assert np.abs(np.sort(E_fit) - np.sort(E_true)).max() <= bound
+    np.testing.assert_allclose(np.sort(E_fit), np.sort(np.linalg.eigvalsh(H)), atol=bound)
+    # Started near the identity, the fit keeps the labels n of the l-bits, so the couplings agree
+    # term by term (the true H0 has no constant, so the offset is ~0).
+    assert abs(history["offset"]) <= bound
+    np.testing.assert_allclose(E_fit, E_true, atol=bound)
+    true_terms = dict(ref.h0_terms(model.h0))
+    fit_terms = dict(ref.h0_terms(h0))
+    for sites in set(true_terms) | set(fit_terms):
+        assert abs(true_terms.get(sites, 0.0) - fit_terms.get(sites, 0.0)) <= 1e-8, sites
+
+
+def test_fit_is_a_pure_function_of_the_key():
+    U0, h0, hist0 = fitted(0)
+    _, H, _ = target()
+    U1, _, hist1 = fit_lbits(H, LAT6, depth=DEPTH, steps=STEPS, learning_rate=0.02, key=jr.key(0))
+    np.testing.assert_array_equal(np.asarray(hist0["cost"]), np.asarray(hist1["cost"]))
+    np.testing.assert_array_equal(np.asarray(U0.gates), np.asarray(U1.gates))
+    _, _, hist2 = fitted(1)
+    assert hist2["cost"][0] != hist0["cost"][0]
+    assert hist2["final_cost"] < 1e-8
+
+
+def test_fit_bad_inputs():
+    _, H, _ = target()
+    kw = dict(depth=DEPTH, steps=STEPS, key=jr.key(0))
+    with pytest.raises(ValueError, match="Hermitian"):
+        fit_lbits(H + np.triu(np.ones((64, 64)), 1), LAT6, **kw)
+    with pytest.raises(ValueError, match="shape"):
+        fit_lbits(H[:32, :32], LAT6, **kw)
+    with pytest.raises(ValueError, match="depth"):
+        fit_lbits(H, LAT6, depth=0, steps=10, key=jr.key(0))
+    with pytest.raises(ValueError, match="steps"):
+        fit_lbits(H, LAT6, depth=2, steps=0, key=jr.key(0))
+    with pytest.raises(ValueError, match="learning_rate"):
+        fit_lbits(H, LAT6, depth=2, steps=10, learning_rate=-0.1, key=jr.key(0))
+    with pytest.raises(ValueError, match="lattice"):
+        fit_lbits(H, (6,), **kw)
