@@ -79,10 +79,10 @@ from ._variational import offdiagonal_cost as offdiagonal_cost
 from ._variational import pauli_gates as pauli_gates
 # -- sweeps --
 from ._registry import register_observable as register_observable
-from ._runs import SweepResult as SweepResult
+from ._results import SweepResult as SweepResult
 from ._runs import load_config as load_config
-from ._runs import load_run as load_run
-from ._runs import plot_run as plot_run
+from ._results import load_run as load_run
+from ._results import plot_run as plot_run
 from ._runs import run_sweep as run_sweep
 
 __version__ = "0.1.0"

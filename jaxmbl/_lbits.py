@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import functools
-import itertools
 
 import jax
 import jax.numpy as jnp

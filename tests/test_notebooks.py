@@ -3,7 +3,6 @@
 Each runs in a fresh kernel with JAXMBL_NOTEBOOK_SIZE=tiny (the notebooks' size switch).
 """
 
-import os
 from pathlib import Path
 
 import pytest

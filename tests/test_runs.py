@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import jaxmbl as jm
-from jaxmbl import _registry, _runs
+from jaxmbl import _registry, _results, _runs
 from jaxmbl._cli import main
 from reference import model_dense
 
@@ -218,7 +218,7 @@ def test_aggregate_ignores_nonfinite_elementwise():
     x[[3, 7], 0] = np.nan
     x[5, 1] = np.inf
     x[:, 2] -= 1.0  # not positive: no typical value
-    agg = _runs.aggregate(x)
+    agg = _results.aggregate(x)
     cols = [x[np.isfinite(x[:, j]), j] for j in range(3)]
     np.testing.assert_array_equal(agg["n"], [38, 39, 40])
     np.testing.assert_allclose(agg["mean"], [c.mean() for c in cols], rtol=1e-13)
