@@ -49,14 +49,15 @@ def mobius_transform(e, n_sites: int):
     return e
 
 
-def chebyshev_exp_coefficients(x, order: int, dtype):
+def chebyshev_exp_coefficients(x, order: int, dtype, xp=jnp):
     """``(2 - delta_k0) (-i)^k J_k(x)`` for k < order: the Chebyshev series of ``exp(-i x y)``, y in [-1, 1].
 
     They are the Fourier modes of ``exp(-i x cos theta)`` (Jacobi-Anger), computed by an FFT,
     which is accurate to round-off for every x; ``jax.scipy.special.bessel_jn`` returns NaN for
     small x at high order. Aliasing adds ``J_{4K-k}(x)``, below round-off whenever ``K >~ x``.
+    ``xp=np`` evaluates them on the host (static sizing, also while tracing under jax.jit).
     """
     n_fft = 4 * max(order, 8)
-    theta = 2 * jnp.pi * jnp.arange(n_fft) / n_fft
-    modes = jnp.fft.fft(jnp.exp(-1j * x * jnp.cos(theta)).astype(dtype))[:order] / n_fft
-    return modes * jnp.where(jnp.arange(order) == 0, 1, 2)
+    theta = 2 * xp.pi * xp.arange(n_fft) / n_fft
+    modes = xp.fft.fft(xp.exp(-1j * x * xp.cos(theta)).astype(dtype))[:order] / n_fft
+    return modes * xp.where(xp.arange(order) == 0, 1, 2)

@@ -131,12 +131,15 @@ class Circuit(LocalUnitary):
         return psi
 
 
-def circuit(gates, sites, n_sites: int, *, tol: float = 1e-10) -> Circuit:
+def circuit(gates, sites, n_sites: int, *, tol: float | None = None) -> Circuit:
     """Validated :class:`Circuit` from gates ``(G, 4, 4)`` and pairs ``(G, 2)`` (application order).
 
-    Raises ValueError for non-unitary gates (deviation > ``tol``), bad pairs or mismatched lengths.
+    Raises ValueError for non-unitary gates (deviation > ``tol``; default ``1e-10``, or 100 ulp
+    of the gates' precision for complex64), bad pairs or mismatched lengths.
     """
     gates = jnp.asarray(gates)
+    if tol is None:
+        tol = max(1e-10, 100 * float(jnp.finfo(gates.dtype).eps))
     if gates.ndim != 3 or gates.shape[1:] != (4, 4):
         raise ValueError(f"gates must have shape (G, 4, 4), got {gates.shape}")
     pairs = _check_pairs(sites, n_sites, "sites")
@@ -200,21 +203,22 @@ def random_circuit(key, lattice: Lattice, *, depth: int | None = None, strength:
     return Circuit(gates=_expm_hermitian(h, dt), sites=pairs, n_sites=lattice.n_sites)
 
 
-def _tail(a, n_terms):
+def _tail(a, n_terms, xp=jnp):
     """``2 sum_{k > n_terms} |J_k(a)|``: the Chebyshev truncation error of exp(-i a x) on [-1, 1].
 
     Terms beyond ``n_terms + 40`` are below round-off once ``n_terms >= a`` (J_k(a) decays
     super-exponentially for k > a), which :func:`chebyshev_terms` ensures.
     """
-    c = chebyshev_exp_coefficients(a, n_terms + 41, complex_dtype(jnp.asarray(a).dtype))
-    return jnp.sum(jnp.abs(c[n_terms + 1 :]))
+    c = chebyshev_exp_coefficients(a, n_terms + 41, complex_dtype(xp.asarray(a).dtype), xp)
+    return xp.sum(xp.abs(c[n_terms + 1 :]))
 
 
 def chebyshev_terms(norm_bound: float, tol: float) -> int:
     """Smallest number of Chebyshev terms with truncation error <= tol for ``||K|| <= norm_bound``."""
     a = max(float(norm_bound), 1e-8)
     n = int(a) + 4
-    while float(_tail(jnp.asarray(a, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32), n)) > tol:
+    # On the host in float64: n is static (it sizes the series), so no tracing, no compile per n.
+    while float(_tail(np.float64(a), n, np)) > tol:
         n += max(2, n // 8)
     return n
 
