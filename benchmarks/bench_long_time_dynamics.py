@@ -31,7 +31,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--times", type=int, default=64)
-    p.add_argument("--dense-n", type=int, default=12)
+    p.add_argument("--dense-n", type=int, default=10)
     args = p.parse_args(argv)
     n = args.n
     lat = jm.Lattice((n,))

@@ -9,7 +9,7 @@ import importlib
 
 from ._base import Claim, ClaimContext, ClaimResult, Measurement
 
-CLAIM_MODULES = ()
+CLAIM_MODULES = ("c1_spectrum", "c2_area_law", "c3_transport")
 
 
 def all_claims() -> list[Claim]:
