@@ -88,10 +88,12 @@ def test_c1_passes_and_fails_without_disorder(tmp_path):
     assert checks(control)["same spectrum"] == "pass"  # eq. 2.3 holds for any H0
 
 
-def test_c2_passes_and_fails_for_a_haar_unitary(tmp_path):
+def test_c2_passes_and_fails_for_a_haar_unitary(tmp_path, monkeypatch):
     result = c2.run(context(tmp_path))
     assert result.passed, checks(result)
     assert_reported(result, tmp_path)
+    # A volume law fails by a wide margin: the control needs no statistics, only fewer state vectors.
+    monkeypatch.setitem(c2.SIZES, "tiny", {**c2.SIZES["tiny"], "chain": (6, 8), "r_chain": 4, "planes": (((3, 3), 2),)})
     control = c2.run(context(tmp_path), make_models=haar_models)
     assert not control.passed
     got = checks(control)
