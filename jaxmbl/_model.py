@@ -72,6 +72,7 @@ def sample_model(
     max_order: int = 3,
     cutoff: float = 1e-12,
     tol: float = 1e-12,
+    charge_conserving: bool = False,
     dtype=None,
 ) -> SwingleModel:
     """Sample one realization of the Swingle model; a pure function of ``key``.
@@ -80,7 +81,9 @@ def sample_model(
     ``U`` from :func:`random_circuit` (``unitary="circuit"``: ``depth`` bond layers of gates
     ``exp(-i h)`` with ``||h|| <= strength``) or :func:`random_generator`
     (``unitary="generator"``: ``U = exp(-iK)``, each bond term of K with norm <= ``strength``,
-    applied exactly to ``tol``).
+    applied exactly to ``tol``). ``charge_conserving=True`` draws U from the U(1)-invariant
+    bond operators, so H conserves the total charge (the variant of paper §II, end; see
+    :func:`sample_u1_model`); H0 is the same for the same key either way.
 
     Example:
         >>> import jax, jax.random as jr
@@ -94,14 +97,12 @@ def sample_model(
         raise ValueError(f"lattice must be a jaxmbl.Lattice, got {type(lattice).__name__}")
     if unitary not in ("circuit", "generator"):
         raise ValueError(f"unitary must be 'circuit' or 'generator', got {unitary!r}")
-    if not np.isfinite(strength) or strength < 0:
-        raise ValueError(f"strength must be finite and >= 0, got {strength!r}")
     k_h0, k_u = jr.split(key)
     h0 = sample_lbit_hamiltonian(k_h0, lattice, xi=xi, J0=J0, max_order=max_order, cutoff=cutoff, dtype=dtype)
     if unitary == "circuit":
-        U = random_circuit(k_u, lattice, depth=depth, strength=strength, dtype=dtype)
+        U = random_circuit(k_u, lattice, depth=depth, strength=strength, charge_conserving=charge_conserving, dtype=dtype)
     else:
-        U = random_generator(k_u, lattice, strength=strength, tol=tol, dtype=dtype)
+        U = random_generator(k_u, lattice, strength=strength, tol=tol, charge_conserving=charge_conserving, dtype=dtype)
     return SwingleModel(lattice=lattice, h0=h0, U=U)
 
 

@@ -160,24 +160,32 @@ def render_report(results, meta) -> str:
         "|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| {r['id']}: {r['name']} | {'PASS' if r['pass'] else '**FAIL**'} | {r['seconds']:.1f} |")
+        lines.append(f"| {_cell(r['id'] + ': ' + r['name'])} | {'PASS' if r['pass'] else '**FAIL**'} | {r['seconds']:.1f} |")
     for r in results:
         lines += ["", f"## {r['id']}: {r['name']} — {'PASS' if r['pass'] else 'FAIL'}", "", f"**Criterion.** {r['criterion']}", ""]
         if r["details"]:
             lines += [r["details"], ""]
-        lines += ["| quantity | value | error |", "|---|---|---|"]
+        lines += ["| quantity | value | error | note |", "|---|---|---|---|"]
         for name, m in r["measured"].items():
             if isinstance(m, dict) and "value" in m:
-                val, err = m["value"], m.get("error", "")
-                fmt = (lambda x: f"{x:.4g}" if isinstance(x, float) else str(x))
-                lines.append(f"| {name} | {fmt(val)} | {fmt(err) if err != '' else ''} |" + (f" {m['note']}" if m.get("note") else ""))
+                cells = (name, _fmt(m["value"]), _fmt(m.get("error", "")), m.get("note", ""))
             else:
-                lines.append(f"| {name} | {m} | |")
+                cells = (name, m, "", "")
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         if r["parameters"]:
             lines += ["", "Parameters: " + ", ".join(f"`{k}={v}`" for k, v in r["parameters"].items())]
         for fig in r["figures"]:
             lines += ["", f"![{r['id']}]({fig})"]
     return "\n".join(lines) + "\n"
+
+
+def _fmt(x) -> str:
+    return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+
+def _cell(x) -> str:
+    """A markdown table cell: a literal ``|`` (as in |∂A|) would otherwise split the cell."""
+    return str(x).replace("|", "\\|").replace("\n", " ")
 
 
 def figure_path(ctx, name: str) -> tuple:

@@ -157,18 +157,36 @@ def _pauli_pair_matrices(dtype):
     return jnp.asarray(np.einsum("aij,bkl->abikjl", PAULI, PAULI).reshape(4, 4, 4, 4), dtype)
 
 
-def _random_bond_hamiltonians(key, n_bonds, strength, dtype):
+#: The U(1)-invariant two-site Pauli combinations, as (5, 4, 4) coefficient patterns on sigma^a (x) sigma^b:
+#: XX + YY, XY - YX (hopping with a complex amplitude), ZI, IZ, ZZ. Each commutes with Z_a + Z_b.
+U1_BOND_BASIS = np.zeros((5, 4, 4))
+U1_BOND_BASIS[0, 1, 1] = U1_BOND_BASIS[0, 2, 2] = 1.0
+U1_BOND_BASIS[1, 1, 2], U1_BOND_BASIS[1, 2, 1] = 1.0, -1.0
+U1_BOND_BASIS[2, 3, 0] = U1_BOND_BASIS[3, 0, 3] = U1_BOND_BASIS[4, 3, 3] = 1.0
+
+
+def _random_bond_hamiltonians(key, n_bonds, strength, dtype, charge_conserving=False):
     """Random two-site Hermitian h with ``||h|| = strength * u``, u uniform in [0, 1].
 
-    The direction is Gaussian in the 15 non-identity Pauli pairs; fixing the norm gives the
-    static bound ``||K|| <= n_bonds * strength`` that the Chebyshev series needs under vmap.
+    The direction is Gaussian in the 15 non-identity Pauli pairs (or, ``charge_conserving``, in
+    the 5 patterns of :data:`U1_BOND_BASIS`); fixing the norm gives the static bound
+    ``||K|| <= n_bonds * strength`` that the Chebyshev series needs under vmap.
     """
     k1, k2 = jr.split(key)
-    c = jr.normal(k1, (n_bonds, 4, 4), dtype=dtype).at[:, 0, 0].set(0.0)
+    if charge_conserving:
+        c = jnp.einsum("pk,kab->pab", jr.normal(k1, (n_bonds, 5), dtype=dtype), jnp.asarray(U1_BOND_BASIS, dtype))
+    else:
+        c = jr.normal(k1, (n_bonds, 4, 4), dtype=dtype).at[:, 0, 0].set(0.0)
     h = jnp.einsum("pab,abij->pij", c.astype(complex_dtype(dtype)), _pauli_pair_matrices(complex_dtype(dtype)))
     norm = jnp.max(jnp.abs(jnp.linalg.eigvalsh(h)), axis=-1)
     scale = strength * jr.uniform(k2, (n_bonds,), dtype=dtype) / norm
     return c * scale[:, None, None], h * scale[:, None, None]
+
+
+def _check_strength(strength) -> float:
+    if not np.isfinite(strength) or strength < 0:
+        raise ValueError(f"strength must be finite and >= 0, got {strength!r}")
+    return float(strength)
 
 
 def _expm_hermitian(h, dtype):
@@ -177,13 +195,17 @@ def _expm_hermitian(h, dtype):
     return jnp.einsum("...ij,...j,...kj->...ik", v, jnp.exp(-1j * w).astype(complex_dtype(dtype)), v.conj())
 
 
-def random_circuit(key, lattice: Lattice, *, depth: int | None = None, strength: float = 0.5, dtype=None) -> Circuit:
+def random_circuit(
+    key, lattice: Lattice, *, depth: int | None = None, strength: float = 0.5, charge_conserving: bool = False, dtype=None
+) -> Circuit:
     """Random circuit of gates ``exp(-i h_b)`` on the lattice's bond layers (brickwork in 1D).
 
     Layer l uses ``lattice.bond_layers[l % n_layers]``; the default depth is one pass over all
     layers (every bond once: 2 in 1D, 4 in 2D). ``h_b`` is a random two-site Hermitian
     operator with ``||h_b|| = strength * u``, u uniform in [0, 1], so the gates are close to
-    the identity for small strength and the l-bits are dressed physical spins.
+    the identity for small strength and the l-bits are dressed physical spins. With
+    ``charge_conserving=True`` every ``h_b`` is a random element of :data:`U1_BOND_BASIS`, so
+    the circuit commutes with the total charge ``sum_r P_r`` (paper §II, end).
 
     Example:
         >>> import jax.random as jr
@@ -199,7 +221,7 @@ def random_circuit(key, lattice: Lattice, *, depth: int | None = None, strength:
     pairs = tuple(b for layer in range(depth) for b in layers[layer % len(layers)]) if layers else ()
     if not pairs:
         return Circuit(gates=jnp.zeros((0, 4, 4), complex_dtype(dt)), sites=(), n_sites=lattice.n_sites)
-    _, h = _random_bond_hamiltonians(key, len(pairs), float(strength), dt)
+    _, h = _random_bond_hamiltonians(key, len(pairs), _check_strength(strength), dt, charge_conserving)
     return Circuit(gates=_expm_hermitian(h, dt), sites=pairs, n_sites=lattice.n_sites)
 
 
@@ -375,23 +397,35 @@ def generator_unitary(paulis, coef, n_sites: int, *, tol: float = 1e-12, dtype=N
 
 
 def random_generator(
-    key, lattice: Lattice, *, strength: float = 0.5, tol: float = 1e-12, dtype=None
+    key, lattice: Lattice, *, strength: float = 0.5, tol: float = 1e-12, charge_conserving: bool = False, dtype=None
 ) -> GeneratorUnitary:
     """Random strictly local K on the lattice bonds: ``U = exp(-iK)``, ``K = sum_<ij> h_ij``.
 
     Each bond term is a random two-site Hermitian operator (all 15 non-identity Pauli products,
     which include the one-site terms) with ``||h_ij|| = strength * u``, u uniform in [0, 1].
-    Sites with no bond (N = 1) get a random one-site term of the same bound.
+    Sites with no bond (N = 1) get a random one-site term of the same bound. With
+    ``charge_conserving=True`` the bond terms are random elements of :data:`U1_BOND_BASIS` and the
+    one-site terms are fields ``c Z``, so ``[K, sum_r Z_r] = 0`` exactly.
+
+    Example:
+        >>> import jax.random as jr
+        >>> U = random_generator(jr.key(0), Lattice((4,)), charge_conserving=True)
+        >>> bool(U.error_bound() <= 1e-12)
+        True
     """
-    if not np.isfinite(strength) or strength < 0:
-        raise ValueError(f"strength must be finite and >= 0, got {strength!r}")
+    strength = _check_strength(strength)
     dt = real_dtype(dtype)
     pairs = lattice.bonds
     on_bond = {s for b in pairs for s in b}
     singles = tuple((r,) for r in range(lattice.n_sites) if r not in on_bond)
     k2, k1, k3 = jr.split(key, 3)
-    c2, _ = _random_bond_hamiltonians(k2, len(pairs), float(strength), dt) if pairs else (jnp.zeros((0, 4, 4), dt), None)
+    if pairs:
+        c2, _ = _random_bond_hamiltonians(k2, len(pairs), strength, dt, charge_conserving)
+    else:
+        c2 = jnp.zeros((0, 4, 4), dt)
     c1 = jr.normal(k1, (len(singles), 4), dtype=dt).at[:, 0].set(0.0)
+    if charge_conserving:
+        c1 = c1.at[:, 1:3].set(0.0)
     c1 = c1 / jnp.maximum(jnp.linalg.norm(c1, axis=-1, keepdims=True), 1e-30)
     c1 = c1 * strength * jr.uniform(k3, (len(singles), 1), dtype=dt)
     n_terms = chebyshev_terms(strength * (len(pairs) + len(singles)), tol)

@@ -2,86 +2,27 @@
 negative controls (a Haar-random dense U for C2 and C3, a disorder-free H0 for C1).
 Their helper statistics are checked against independent numpy / scipy references."""
 
-import dataclasses
-import functools
+import importlib
 import math
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.stats
-from reference import haar_unitary
+from claim_checks import assert_passes_and_is_reported, checks, run_tiny
 
 import jaxmbl as jm
-from jaxmbl._claims import ClaimContext
+from jaxmbl._claims import CLAIM_MODULES
 from jaxmbl._claims import c1_spectrum as c1
 from jaxmbl._claims import c2_area_law as c2
 from jaxmbl._claims import c3_transport as c3
-
-
-# ---------------------------------------------------------------------------- negative controls
-@functools.partial(jax.tree_util.register_dataclass, data_fields=["matrix"], meta_fields=["n_sites"])
-@dataclasses.dataclass(frozen=True)
-class DenseUnitary(jm.LocalUnitary):
-    """A dense 2**N x 2**N unitary (here Haar random): the opposite of a local U."""
-
-    matrix: jax.Array
-    n_sites: int
-
-    @property
-    def batch_shape(self):
-        return tuple(self.matrix.shape[:-2])
-
-    @property
-    def dtype(self):
-        return jnp.real(self.matrix).dtype
-
-    def _kernel(self, psi, adjoint):
-        M = self.matrix.conj().T if adjoint else self.matrix
-        return jnp.matmul(M, psi, precision=jax.lax.Precision.HIGHEST)
-
-
-def haar_models(key, lattice, n, **kwargs):
-    """``jm.sample_models`` with U replaced by independent Haar-random dense unitaries."""
-    models = jm.sample_models(key, lattice, n, **kwargs)
-    rng = np.random.default_rng(int(jax.random.randint(key, (), 0, 2**31 - 1)))
-    U = np.stack([haar_unitary(rng, 2**lattice.n_sites) for _ in range(n)])
-    return dataclasses.replace(models, U=DenseUnitary(jnp.asarray(U), lattice.n_sites))
-
-
-def translation_invariant_models(key, lattice, n, **kwargs):
-    """``jm.sample_models`` with a clean H0: every coupling depends only on the shape of its site set."""
-    models = jm.sample_models(key, lattice, n, **kwargs)
-    h0 = models.h0
-    coef = tuple(
-        jnp.broadcast_to(jnp.asarray([0.5 * 0.3 ** (max(S) - min(S)) for S in sites]), c.shape).astype(c.dtype)
-        for sites, c in zip(h0.sites, h0.coef)
-    )
-    return dataclasses.replace(models, h0=dataclasses.replace(h0, coef=coef))
-
-
-def context(tmp_path):
-    return ClaimContext(size="tiny", seed=0, out_dir=tmp_path, progress=lambda fraction, message: None)
-
-
-def checks(result):
-    return {k[len("check: ") :]: v for k, v in result.measured.items() if k.startswith("check: ")}
-
-
-def assert_reported(result, tmp_path):
-    record = result.as_dict()
-    assert record["criterion"] and record["details"] and record["measured"]
-    for fig in result.figures:
-        assert (tmp_path / fig).stat().st_size > 10_000
+from jaxmbl._controls import clean_models, haar_models
 
 
 # ---------------------------------------------------------------------------- the claims
 def test_c1_passes_and_fails_without_disorder(tmp_path):
-    result = c1.run(context(tmp_path))
-    assert result.passed, checks(result)
-    assert_reported(result, tmp_path)
-    control = c1.run(context(tmp_path), make_models=translation_invariant_models)
+    result = run_tiny(c1, tmp_path)
+    assert_passes_and_is_reported(result, tmp_path)
+    control = run_tiny(c1, tmp_path, make_models=clean_models)
     assert not control.passed
     assert checks(control)["Poisson <r~>"] == "FAIL"
     assert checks(control)["Gaussian DOS"] == "FAIL"
@@ -89,12 +30,11 @@ def test_c1_passes_and_fails_without_disorder(tmp_path):
 
 
 def test_c2_passes_and_fails_for_a_haar_unitary(tmp_path, monkeypatch):
-    result = c2.run(context(tmp_path))
-    assert result.passed, checks(result)
-    assert_reported(result, tmp_path)
+    result = run_tiny(c2, tmp_path)
+    assert_passes_and_is_reported(result, tmp_path)
     # A volume law fails by a wide margin: the control needs no statistics, only fewer state vectors.
     monkeypatch.setitem(c2.SIZES, "tiny", {**c2.SIZES["tiny"], "chain": (6, 8), "r_chain": 4, "planes": (((3, 3), 2),)})
-    control = c2.run(context(tmp_path), make_models=haar_models)
+    control = run_tiny(c2, tmp_path, make_models=haar_models)
     assert not control.passed
     got = checks(control)
     assert got["chains saturate and do not grow with N"] == "FAIL"
@@ -104,10 +44,9 @@ def test_c2_passes_and_fails_for_a_haar_unitary(tmp_path, monkeypatch):
 
 
 def test_c3_passes_and_fails_for_a_haar_unitary(tmp_path):
-    result = c3.run(context(tmp_path))
-    assert result.passed, checks(result)
-    assert_reported(result, tmp_path)
-    control = c3.run(context(tmp_path), make_models=haar_models)
+    result = run_tiny(c3, tmp_path)
+    assert_passes_and_is_reported(result, tmp_path)
+    control = run_tiny(c3, tmp_path, make_models=haar_models)
     assert not control.passed
     got = checks(control)
     assert got["exponential decay of flip amplitudes"] == "FAIL"
@@ -170,7 +109,8 @@ def test_mean_by_distance():
     np.testing.assert_allclose(out[:, 2], (per_site[:, 0] + per_site[:, 4]) / 2)
 
 
-@pytest.mark.parametrize("module", [c1, c2, c3])
-def test_sizes_are_declared(module):
+@pytest.mark.parametrize("name", CLAIM_MODULES)
+def test_sizes_are_declared(name):
+    module = importlib.import_module(f"jaxmbl._claims.{name}")
     assert set(module.SIZES) == {"tiny", "small", "medium", "large"}
-    assert module.CLAIM.id in {"C1", "C2", "C3"} and module.CLAIM.run is module.run
+    assert module.CLAIM.id == f"C{CLAIM_MODULES.index(name) + 1}" and module.CLAIM.run is module.run

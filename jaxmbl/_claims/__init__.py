@@ -9,7 +9,15 @@ import importlib
 
 from ._base import Claim, ClaimContext, ClaimResult, Measurement
 
-CLAIM_MODULES = ("c1_spectrum", "c2_area_law", "c3_transport")
+CLAIM_MODULES = (
+    "c1_spectrum",
+    "c2_area_law",
+    "c3_transport",
+    "c4_local_quench",
+    "c5_global_quench",
+    "c6_locality",
+    "c7_u1",
+)
 
 
 def all_claims() -> list[Claim]:

@@ -67,6 +67,15 @@ class ClaimResult:
     parameters: dict = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
 
+    @classmethod
+    def from_checks(cls, id: str, title: str, criterion: str, checks: dict, measured: dict, **kwargs) -> ClaimResult:
+        """A result whose verdict is its checks: ``checks`` maps a check's name to True (pass),
+        False (FAIL) or None (does not apply here); each is also recorded in ``measured`` as
+        ``"check: <name>"``. The claim passes when no check failed."""
+        recorded = {f"check: {k}": "n/a" if v is None else ("pass" if v else "FAIL") for k, v in checks.items()}
+        passed = all(v is not False for v in checks.values())
+        return cls(id=id, title=title, criterion=criterion, passed=passed, measured={**measured, **recorded}, **kwargs)
+
     def as_dict(self):
         return {
             "id": self.id,
