@@ -55,6 +55,7 @@ from jax import lax
 from ._conventions import check_state_memory, complex_dtype, real_dtype
 from ._dynamics import _check_ts
 from ._ed import batch_shape, is_pauli_sum, is_traced
+from ._kernels import chebyshev_exp_coefficients
 from ._model import map_batch
 
 _HIGHEST = lax.Precision.HIGHEST
@@ -143,14 +144,6 @@ def _lanczos_errors(alpha, beta, taus):
 
 
 # ---------------------------------------------------------------------------- Chebyshev
-def _chebyshev_coefficients(x, order: int, dtype):
-    """``(2 - delta_k0) (-i)^k J_k(x)``, k < order: Fourier modes of ``exp(-i x cos theta)``."""
-    n_fft = 4 * order  # aliasing from J_{4K-k}(x) is below round-off for the x the step rule allows
-    theta = 2 * jnp.pi * jnp.arange(n_fft) / n_fft
-    modes = jnp.fft.fft(jnp.exp(-1j * x * jnp.cos(theta)).astype(dtype))[:order] / n_fft
-    return modes * jnp.where(jnp.arange(order) == 0, 1, 2)
-
-
 def _chebyshev_errors(radius, order: int, taus):
     """A-priori truncation bound ``2 sum_{k>=K} |J_k(a tau)|`` (per unit ||psi||)."""
     half = jnp.abs(radius * taus) / 2
@@ -162,7 +155,7 @@ def _chebyshev_errors(radius, order: int, taus):
 
 def _chebyshev_step(matvec, psi, tau, bounds, order: int):
     center, radius = bounds
-    coef = _chebyshev_coefficients(lax.stop_gradient(radius * tau), order, psi.dtype)
+    coef = chebyshev_exp_coefficients(lax.stop_gradient(radius * tau), order, psi.dtype)
 
     def scaled(v):
         return (matvec(v) - center * v) / radius
