@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 import os
-import tempfile
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +17,7 @@ import jax.tree_util as jtu
 import numpy as np
 
 from ._conventions import check_state_memory, complex_dtype
+from ._io import atomic_write_bytes
 from ._lattice import Lattice
 from ._lbits import LbitHamiltonian, lbit_energies, lbit_hamiltonian, sample_lbit_hamiltonian
 from ._unitaries import (
@@ -241,18 +242,9 @@ def save_model(path, model: SwingleModel) -> None:
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_model(path, *, tol: float = 1e-12) -> SwingleModel:

@@ -188,9 +188,11 @@ def _cell(x) -> str:
     return str(x).replace("|", "\\|").replace("\n", " ")
 
 
-def figure_path(ctx, name: str) -> tuple:
-    """``(path, relative_name)`` for a figure of a claim inside the report folder."""
+def save_figure(ctx, fig, name: str, *, dpi: int = 110) -> str:
+    """Lay out and write a claim's figure into ``ctx.out_dir/figures``; returns its path relative to the report."""
     rel = os.path.join("figures", name)
     path = Path(ctx.out_dir) / rel
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path, rel
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    return rel

@@ -45,3 +45,6 @@ def test_claim_result_from_checks():
     assert result.measured["x"].value == 1.0 and result.details == "d" and not result.passed
     assert {k: v for k, v in result.measured.items() if k != "x"} == {"check: a": "pass", "check: b": "n/a", "check: c": "FAIL"}
     assert ClaimResult.from_checks("C9", "t", "crit", {"a": True, "b": None}, {}).passed
+    numpy_checks = {"a": np.bool_(True), "b": np.float64(0.3) < 0.1}  # numpy booleans, as comparisons give
+    result = ClaimResult.from_checks("C9", "t", "crit", numpy_checks, {})
+    assert not result.passed and result.measured["check: b"] == "FAIL"

@@ -73,7 +73,7 @@ class ClaimResult:
         False (FAIL) or None (does not apply here); each is also recorded in ``measured`` as
         ``"check: <name>"``. The claim passes when no check failed."""
         recorded = {f"check: {k}": "n/a" if v is None else ("pass" if v else "FAIL") for k, v in checks.items()}
-        passed = all(v is not False for v in checks.values())
+        passed = all(bool(v) for v in checks.values() if v is not None)  # bool(): numpy's False is not False
         return cls(id=id, title=title, criterion=criterion, passed=passed, measured={**measured, **recorded}, **kwargs)
 
     def as_dict(self):

@@ -25,7 +25,7 @@ import numpy as np
 import jaxmbl as jm
 
 from .._locality import energy_density, flip_amplitudes, lbit_energy_density
-from .._reproduce import figure_path
+from .._reproduce import save_figure
 from ._base import Claim, ClaimResult, Measurement
 
 TITLE = "No energy transport (§II)"
@@ -158,9 +158,7 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     a.plot(ts[1:], np.maximum(dev[1:], 1e-18), "o-", color="C3")
     a.set(xscale="log", yscale="log", xlabel="J0 t", ylabel=r"max$_{r}|e_r(t) - e_r(0)|$ / J0", title="drift of the profile (0 shown at 1e-18)")
     fig.suptitle("C3: a local kick reaches distant l-bits with exponentially small amplitude; energy stays where it was injected")
-    fig.tight_layout()
-    path, rel = figure_path(ctx, "c3_transport.png")
-    fig.savefig(path, dpi=110)
+    rel = save_figure(ctx, fig, "c3_transport.png")
 
     verdicts = {
         "exponential decay of flip amplitudes": ok_decay,
@@ -177,7 +175,6 @@ def run(ctx, *, make_models=None) -> ClaimResult:
         "injected energy": Measurement(float(injected.mean()), float(_se(injected)), "J0"),
         "max drift of e_r(t) for t <= 1e12": Measurement(drift, note="J0"),
     }
-    measured.update({f"check: {k}": "pass" if v else "FAIL" for k, v in verdicts.items()})
     details = (
         f"Chains of N={N} sites, H0 with ξ=1. (1) For all 2^{N} eigenstates U|n⟩ of {p['r_amp']} realizations, "
         f"the amplitude |⟨n⊕e_r|U† X_0 U|n⟩| to flip the l-bit at distance d from the kicked edge site, averaged "
@@ -198,16 +195,9 @@ def run(ctx, *, make_models=None) -> ClaimResult:
         f"t = 1e12; (4) max_r,t |e_r(t) − e_r(0)| ≤ {MAX_DRIFT:g} J0 for 0 < t ≤ 1e12. A Haar-random dense U fails "
         f"(1)-(3)."
     )
-    return ClaimResult(
-        id="C3",
-        title=TITLE,
-        criterion=criterion,
-        passed=all(verdicts.values()),
-        measured=measured,
-        figures=[rel],
-        details=details,
-        parameters={**H0, **{f"generator_{k}": v for k, v in GENERATOR.items()}, **{f"circuit_{k}": v for k, v in CIRCUIT.items()}, **p},
-    )
+    return ClaimResult.from_checks("C3", TITLE, criterion, verdicts, measured, figures=[rel], details=details,
+                                   parameters={**H0, **{f"generator_{k}": v for k, v in GENERATOR.items()},
+                                               **{f"circuit_{k}": v for k, v in CIRCUIT.items()}, **p})
 
 
 CLAIM = Claim(id="C3", title=TITLE, run=run, weight=45.0)

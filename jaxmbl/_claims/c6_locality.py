@@ -28,7 +28,7 @@ import jaxmbl as jm
 
 from .._fits import decay_length, line_fit, standard_error
 from .._operator_spreading import dressed_operator_weights, generator_matrix, lieb_robinson_commutators, otoc
-from .._reproduce import figure_path
+from .._reproduce import save_figure
 from ._base import Claim, ClaimResult, Measurement
 
 TITLE = "Locality of U and of the l-bits; light cones (§II, eq. 2.4)"
@@ -226,9 +226,7 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     a.set(xscale="log", xlabel=r"$J_0 t$", ylabel="OTOC", title=r"rise at $t \sim e^{r/\xi}/J_0$ (dotted)")
     a.legend(fontsize=8)
     fig.suptitle("C6: U and the l-bits are local; K has a linear light cone, H a logarithmic one")
-    fig.tight_layout()
-    path, rel = figure_path(ctx, "c6_locality.png")
-    fig.savefig(path, dpi=110)
+    rel = save_figure(ctx, fig, "c6_locality.png")
 
     measured = {
         "xi_tau (decay of the tau^z Pauli weight)": Measurement(xi_tau, xi_tau_err, "lattice units; fit error"),
