@@ -1,11 +1,13 @@
 """Exact diagonalization: dense ``eigh`` / ``eigvalsh`` of any Hamiltonian, in the full space or a
 total-S^z sector, batched over disorder realizations.
 
-A :class:`PauliSum` ``H = sum_m c_m sigma^{p_m}`` is turned into its dense block by
-``PauliSum.dense(sector=...)``, a jitted scatter of its bit-flip and sign action onto the sorted
-sector basis; it runs once per realization under ``vmap``, so a batch of 200 realizations costs
-one compilation. Any other operator with ``n_sites`` and ``.dense()`` (or a plain array
+A :class:`PauliSum` ``H = sum_m c_m sigma^{p_m}`` is validated once for the whole batch on its
+coefficients, then turned into its dense block by ``PauliSum.dense(sector=...)``, a jitted scatter
+of its bit-flip and sign action onto the sorted sector basis; it runs once per realization under
+``vmap``, in the same XLA program as the LAPACK calls, so a batch of 200 realizations costs one
+compilation. Any other operator with ``n_sites`` and ``.dense()`` (or a plain array
 ``(..., D, D)``) is diagonalized from its dense matrix; its sector block is a gather.
+``eigvalsh`` computes no eigenvectors on CPU (see :func:`eigvalsh`).
 
 Sizes: the full space is limited to N <= 13 (a 2**13 x 2**13 complex matrix is 1 GiB); sectors
 are limited by memory and by ``PauliSum.dense`` to 2**14 rows (half filling at N = 16 has
@@ -23,6 +25,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
 
 from ._conventions import _available_memory_bytes, basis_bits
 from ._model import map_batch
@@ -86,8 +89,32 @@ def hamiltonian_blocks(H, sector=None):
     """Dense matrices of H (or of its total-S^z ``sector`` block), batched: ``batch + (D, D)``.
 
     Validates eagerly: size limits, that ``sector`` is conserved, and Hermiticity (the last two
-    only for concrete, untraced inputs). The sector's basis is ``sector_basis(N, sector)``.
+    only for concrete, untraced inputs; for a PauliSum both on the combined coefficients, once for
+    the whole batch). The sector's basis is ``sector_basis(N, sector)``.
     """
+    H = _validated(H, sector)
+    return _pauli_blocks(H, _static(sector)) if is_pauli_sum(H) else H
+
+
+def _static(sector):
+    return None if sector is None else float(sector)
+
+
+@partial(jax.jit, static_argnames="sector")
+def _pauli_blocks(H, sector):
+    """PauliSum.dense (a jitted scatter of the bit-flip/sign action) per realization, under vmap."""
+    return map_batch(lambda h: h.dense(sector=sector), H, batch_shape(H))
+
+
+def _block_dim(H, sector):
+    """D of the blocks: validated dense blocks (..., D, D) or a PauliSum."""
+    if not is_pauli_sum(H):
+        return H.shape[-1]
+    return 2**H.n_sites if sector is None else len(sector_basis(H.n_sites, sector))
+
+
+def _validated(H, sector):
+    """The checks of ``hamiltonian_blocks``: a validated PauliSum, or the dense blocks of anything else."""
     array = isinstance(H, (np.ndarray, jax.Array))
     if array:
         H = jnp.asarray(H)
@@ -114,35 +141,95 @@ def hamiltonian_blocks(H, sector=None):
     _check_block_memory(dim, int(np.prod(shape)), n_sites, sector)
 
     if is_pauli_sum(H):
-        if sector is not None and not is_traced(H) and not H.conserves_total_z():
-            raise ValueError(f"sector={sector!r} was requested but H does not conserve total Z")
-        # PauliSum.dense is a jitted scatter of its bit-flip/sign action (one per realization).
-        mats = map_batch(lambda h: h.dense(sector=sector), H, shape)
-    else:
-        mat = H if array else jnp.asarray(H.dense())
-        if not array and mat.shape[-1] != 2**n_sites:
-            raise ValueError(f"H.dense() must be (..., 2**N, 2**N) for N={n_sites}, got {mat.shape}")
-        if sector is not None and not is_traced(mat):
-            sz = n_sites / 2 - basis_bits(n_sites).sum(axis=1)
-            leak = float(np.max(np.abs(np.asarray(mat)) * (sz[:, None] != sz[None, :]), initial=0.0))
-            if leak > _HERMITIAN_RTOL * max(1.0, float(jnp.max(jnp.abs(mat)))):
-                raise ValueError(f"sector={sector!r} was requested but H does not conserve total Z (leak {leak:.3g})")
-        mats = mat if basis is None else mat[..., basis[:, None], basis[None, :]]
+        if not is_traced(H):  # checked once for the whole batch, on the coefficients (cheap)
+            if sector is not None and not H.conserves_total_z():
+                raise ValueError(f"sector={sector!r} was requested but H does not conserve total Z")
+            atol = _HERMITIAN_RTOL * max(1.0, float(np.max(np.abs(np.asarray(H.coef)), initial=0.0)))
+            if not H.is_hermitian(atol=atol):
+                raise ValueError(f"H must be Hermitian, but its combined coefficients are not real (to {atol:.3g})")
+        return H
+    mat = H if array else jnp.asarray(H.dense())
+    if not array and mat.shape[-1] != 2**n_sites:
+        raise ValueError(f"H.dense() must be (..., 2**N, 2**N) for N={n_sites}, got {mat.shape}")
+    if sector is not None and not is_traced(mat):
+        sz = n_sites / 2 - basis_bits(n_sites).sum(axis=1)
+        leak = float(np.max(np.abs(np.asarray(mat)) * (sz[:, None] != sz[None, :]), initial=0.0))
+        if leak > _HERMITIAN_RTOL * max(1.0, float(jnp.max(jnp.abs(mat)))):
+            raise ValueError(f"sector={sector!r} was requested but H does not conserve total Z (leak {leak:.3g})")
+    mats = mat if basis is None else mat[..., basis[:, None], basis[None, :]]
     if not is_traced(mats):
-        asym = float(jnp.max(jnp.abs(mats - jnp.conj(jnp.swapaxes(mats, -1, -2))), initial=0.0))
-        if asym > _HERMITIAN_RTOL * max(1.0, float(jnp.max(jnp.abs(mats), initial=0.0))):
+        asym, scale = map(float, _asymmetry(mats))
+        if asym > _HERMITIAN_RTOL * max(1.0, scale):
             raise ValueError(f"H must be Hermitian, but max|H - H^dagger| = {asym:.3g}")
     return mats
 
 
+@jax.jit
+def _asymmetry(mats):
+    """max|H - H^dagger| and max|H| in one fused pass."""
+    asym = jnp.max(jnp.abs(mats - jnp.conj(jnp.swapaxes(mats, -1, -2))), initial=0.0)
+    return asym, jnp.max(jnp.abs(mats), initial=0.0)
+
+
+# ---------------------------------------------------------------------------- eigenvalues only
+def _sterf(d, e):
+    """Ascending eigenvalues of real symmetric tridiagonal matrices (diagonal d (..., D), off-diagonal
+    e (..., D-1)) by LAPACK ``sterf`` on the host, one matrix at a time; NaN where it fails."""
+    d, e = np.asarray(d), np.asarray(e)
+    if d.shape[-1] < 2:  # a 1 x 1 block is its own eigenvalue (and sterf needs D >= 2)
+        return d.copy()
+    sterf = scipy.linalg.lapack.get_lapack_funcs("sterf", dtype=d.dtype)
+    out = np.empty_like(d)
+    for i in np.ndindex(d.shape[:-1]):
+        w, info = sterf(d[i], e[i])
+        out[i] = np.nan if info else w
+    return out
+
+
+def _cpu_eigvalsh(mats):
+    d, e = jax.lax.linalg.tridiagonal(mats)[1:3]  # Householder reduction, LAPACK sytrd/hetrd in XLA
+    return jax.pure_callback(_sterf, jax.ShapeDtypeStruct(d.shape, d.dtype), d, e, vmap_method="expand_dims")
+
+
+@jax.custom_jvp
+def _eigvalsh(mats):
+    """Ascending eigenvalues of Hermitian ``mats`` (..., D, D), without eigenvectors on CPU.
+
+    jax's CPU ``eigvalsh`` runs LAPACK with eigenvectors (jobz='V'), about twice the work. On the
+    CPU backend this does what LAPACK's values-only driver does: the O(D^3) reduction to a real
+    tridiagonal matrix (``jax.lax.linalg.tridiagonal``, from the lower triangle) inside XLA, then
+    the O(D^2) tridiagonal eigenvalues by ``sterf`` in a ``jax.pure_callback`` that moves only the
+    two diagonals to the host. Other backends use ``jnp.linalg.eigvalsh``. Derivatives:
+    dE_k = Re(v_k^dagger dH v_k), with v_k from ``jnp.linalg.eigh`` (the rule jax uses for eigh).
+    """
+    return jax.lax.platform_dependent(mats, cpu=_cpu_eigvalsh, default=jnp.linalg.eigvalsh)
+
+
+@_eigvalsh.defjvp
+def _eigvalsh_jvp(primals, tangents):
+    (mats,), (dmats,) = primals, tangents
+    E, V = jnp.linalg.eigh(mats)
+    dE = jnp.einsum("...ik,...ij,...jk->...k", jnp.conj(V), dmats, V, precision=jax.lax.Precision.HIGHEST)
+    return E, jnp.real(dE).astype(E.dtype)
+
+
 # ---------------------------------------------------------------------------- public API
-@partial(jax.jit, static_argnames=("start", "count", "vectors"))
-def _diagonalize(mats, *, start: int, count: int, vectors: bool):
+@partial(jax.jit, static_argnames=("sector", "start", "count", "vectors"))
+def _diagonalize(H, *, sector, start: int, count: int, vectors: bool):
+    """Eigenpairs of dense blocks H, or of a PauliSum's blocks built in the same XLA program."""
+    mats = _pauli_blocks(H, sector) if is_pauli_sum(H) else H
     if not vectors:
-        return jnp.linalg.eigvalsh(mats)[..., start : start + count]
+        return _eigvalsh(mats)[..., start : start + count]
     E, V = jnp.linalg.eigh(mats)
     V = V.astype(jnp.result_type(V, jnp.complex64))  # same dtype for real and complex H
     return E[..., start : start + count], V[..., start : start + count]
+
+
+def _solve(H, sector, window, vectors):
+    H = _validated(H, sector)
+    start, count = central_window(_block_dim(H, sector), window)
+    sector = _static(sector) if is_pauli_sum(H) else None  # dense blocks arrive already projected
+    return _diagonalize(H, sector=sector, start=start, count=count, vectors=vectors)
 
 
 def eigh(H, sector=None, *, window=None):
@@ -178,19 +265,22 @@ def eigh(H, sector=None, *, window=None):
         >>> E.tolist()
         [-1.0, 1.0]
     """
-    mats = hamiltonian_blocks(H, sector)
-    start, count = central_window(mats.shape[-1], window)
-    return _diagonalize(mats, start=start, count=count, vectors=True)
+    return _solve(H, sector, window, vectors=True)
 
 
 def eigvalsh(H, sector=None, *, window=None):
     """Eigenvalues of a Hermitian H in ascending order, ``batch + (D_w,)``; arguments as :func:`eigh`.
+
+    On the CPU backend no eigenvectors are computed, about half the work of jax's own CPU
+    ``eigvalsh``, which computes them: the reduction to tridiagonal form runs in XLA and the
+    tridiagonal eigenvalues in LAPACK ``sterf`` through a ``jax.pure_callback`` (only the lower
+    triangle of H is read). It works under ``jit``, ``vmap`` and ``grad`` (a custom JVP,
+    dE_k = Re(v_k^dagger dH v_k), takes the eigenvectors from ``jnp.linalg.eigh``), but a function
+    containing it cannot be serialized with ``jax.export``. GPU and TPU use ``jnp.linalg.eigvalsh``.
 
     Example:
         >>> import jax.numpy as jnp
         >>> eigvalsh(jnp.diag(jnp.array([3.0, 1.0, 2.0, 0.0])), window=0.5).tolist()
         [1.0, 2.0]
     """
-    mats = hamiltonian_blocks(H, sector)
-    start, count = central_window(mats.shape[-1], window)
-    return _diagonalize(mats, start=start, count=count, vectors=False)
+    return _solve(H, sector, window, vectors=False)

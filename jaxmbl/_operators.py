@@ -9,7 +9,11 @@ Y = i X Z on one site. Read along a row this gives the matrix-free kernel of ``a
 
     (H psi)[m] = sum_x psi[m XOR x] * sum_{p: x_p = x} c_p (-i)^{#Y_p} (-1)^{popcount(m & z_p)},
 
-one gather per distinct flip mask x, fused into one pass over the state. Site r is bit N-1-r.
+Site r is bit N-1-r. For a concrete structure, psi[m XOR x] is psi viewed along runs of sites with
+the flipped runs reversed (a strided copy, not a gather), and each flip mask's weight is a small
+table over the sites its phase masks touch (for an extensive diagonal, tables over the two halves
+of the bits), broadcast over that view, so XLA fuses all masks into one pass over the state.
+Operators with traced labels take one gather per term.
 
 Example:
     >>> H = PauliSum.from_terms(2, [("XX", [0, 1], 0.5), ("YY", [0, 1], 0.5), ("Z", [1], 1.0)])
@@ -33,7 +37,9 @@ from ._conventions import PAULI_LETTERS, complex_dtype, real_dtype
 _MAX_DENSE_DIM = 2**14
 _UNROLL, _CHUNK = 64, 16  # traced-structure terms fused into one pass; more are scanned in chunks
 _MAX_STATIC_GROUPS = 256  # beyond this many flip masks, take the scanned path too (compile time)
-_TABLE_TERMS = 48  # a flip-mask group with this many strings gets its weights from one matrix product
+_SMALL = 8  # a flip-mask group whose phase masks cover at most this many sites gets one weight table
+_MINOR_SITES = 5  # the last sites form the minor axis of apply's jitted output (vectorized by XLA)
+_RANK = 4  # straddling phase masks beyond this many distinct low halves: one matrix product for the weight
 
 
 def _is_concrete(x) -> bool:
@@ -119,37 +125,75 @@ def _flips(psi, m, x, z, w):
     return lax.scan(lambda o, xzw: (chunk(o, *xzw), None), out, xzw)[0]
 
 
-def _group_weights(H, m):
-    """[(x_g, w_g(m))] for a static structure and m = 0..2^N-1: (H psi)[m] = sum_g w_g(m) psi[m ^ x_g].
+def _view(flip: int, union: int, n_sites: int):
+    """psi's view for one flip mask: (shape, flipped axes, union axes), one axis per maximal run
+    of sites with equal bits in both ``flip`` and ``union``. XOR with the flip mask reverses the
+    flipped axes (reversing a run of k bits is XOR with 2^k - 1): a strided copy, not a gather."""
+    shape, flipped, on = [], [], []
+    for r in range(n_sites):
+        bits = flip >> (n_sites - 1 - r) & 1, union >> (n_sites - 1 - r) & 1
+        if r == 0 or bits != (flip >> (n_sites - r) & 1, union >> (n_sites - r) & 1):
+            flipped += [len(shape)] if bits[0] else []
+            on += [len(shape)] if bits[1] else []
+            shape.append(1)
+        shape[-1] *= 2
+    return tuple(shape), tuple(flipped), tuple(on)
 
-    For real coefficients every c (-i)^{#Y} is real or imaginary: both parts stay real sums.
-    Groups of many strings (an extensive diagonal) use the matrix-product table instead.
+
+def _broadcast(table, shape, axes):
+    """A table over the bits of ``axes`` (in site order), shaped to broadcast over the view ``shape``."""
+    return table.reshape(tuple(d if i in axes else 1 for i, d in enumerate(shape)))
+
+
+def _signs(z, n_bits, dtype):
+    """(T, 2^n_bits) table (-1)^{popcount(i & z_t)} for static masks z (T,)."""
+    i = lax.iota(jnp.int32, 2**n_bits)
+    return 1 - 2 * _parity(i[None, :] & jnp.asarray(z, jnp.int32)[:, None]).astype(dtype)
+
+
+def _group_views(H):
+    """[(shape, flipped axes, weight)] per flip-mask group: H psi = sum_g weight_g * rev(psi viewed as shape_g).
+
+    The row weight w_g(m) = sum_{t in g} c_t (-i)^{#Y_t} (-1)^{popcount(m & z_t)} depends only on the
+    bits in the union of the group's phase masks. For at most _SMALL of them it is one table over
+    those bits. Otherwise (an extensive diagonal) it splits over the two halves of the bits,
+    m = (m_hi, m_lo): w_g = a(m_hi) + b(m_lo) + sum_L u_L(m_hi) v_L(m_lo), with a from the strings
+    whose phase mask lies in the high half, b from those in the low half, and one rank-1 product
+    per distinct low half L of the straddling masks; each factor has ~2^(N/2) entries. The tables
+    broadcast over the view, so XLA fuses all groups into one pass over psi. Weights are real for
+    real coefficients and an even number of Y in every string of the group.
     """
-    s, dt = H._structure, H.coef.real.dtype
-    if jnp.iscomplexobj(H.coef):
-        w, imag = H.coef * jnp.asarray(s.phase, H.coef.dtype), np.zeros(len(s.x), bool)
-    else:
-        w, imag = H.coef * jnp.asarray(s.phase.real + s.phase.imag, dt), s.phase.imag != 0
-    cache = {}
-
-    def sign(z):  # short masks: products of memoised one-site signs, shared between strings
-        if z not in cache:
-            bits = [1 << b for b in range(z.bit_length()) if z >> b & 1]
-            short = 1 < len(bits) <= 3
-            cache[z] = functools.reduce(jnp.multiply, map(sign, bits)) if short else 1 - 2 * _parity(m & z).astype(dt)
-        return cache[z]
-
+    s, n, rdt = H._structure, H.n_sites, H.coef.real.dtype
+    n_lo = n // 2
     out = []
     for flip, terms in s.groups:
-        im = imag[terms]
-        if len(terms) >= _TABLE_TERMS:
-            wt = w[terms] * jnp.asarray(np.where(im, 1j, 1), complex_dtype(dt)) if im.any() else w[terms]
-            out.append((flip, _table(jnp.asarray(s.z[terms], m.dtype), wt, H.n_sites, m.dtype)))
+        phase, z = s.phase[terms], s.z[terms]
+        real = not jnp.iscomplexobj(H.coef) and np.all(phase.imag == 0)
+        w = H.coef[terms] * jnp.asarray(phase.real if real else phase, rdt if real else complex_dtype(rdt))
+        union = int(np.bitwise_or.reduce(z))
+        if (k := union.bit_count()) <= _SMALL:
+            shape, flipped, on = _view(flip, union, n)
+            bits = [b for b in range(union.bit_length()) if union >> b & 1]
+            packed = sum(((z >> b & 1) << i for i, b in enumerate(bits)), np.zeros_like(z))  # z's union bits, in order
+            out.append((shape, flipped, _broadcast((w[:, None] * _signs(packed, k, rdt)).sum(0), shape, on)))
             continue
-        parts = [jnp.zeros(m.shape, dt), jnp.zeros(m.shape, dt) if im.any() else None]
-        for t, part in zip(terms, im.astype(int)):
-            parts[part] = parts[part] + (w[t] * sign(int(s.z[t])) if s.z[t] else w[t])
-        out.append((flip, parts[0] if parts[1] is None else lax.complex(*parts)))
+        shape, flipped, lo = _view(flip, 2**n_lo - 1, n)
+        hi = tuple(i for i in range(len(shape)) if i not in lo)
+        z_hi, z_lo = z >> n_lo, z & (2**n_lo - 1)
+        weight = 0
+        for part, half, axes, n_bits in ((z_lo == 0, z_hi, hi, n - n_lo), ((z_hi == 0) & (z_lo != 0), z_lo, lo, n_lo)):
+            if part.any():
+                weight = weight + _broadcast((w[part, None] * _signs(half[part], n_bits, rdt)).sum(0), shape, axes)
+        if (cross := (z_hi != 0) & (z_lo != 0)).any():
+            lows, inverse = np.unique(z_lo[cross], return_inverse=True)
+            onehot = jnp.asarray(inverse.ravel()[None, :] == np.arange(len(lows))[:, None], rdt)
+            u = jnp.matmul(onehot * w[cross], _signs(z_hi[cross], n - n_lo, rdt), precision=lax.Precision.HIGHEST)
+            v = _signs(lows, n_lo, rdt)
+            if len(lows) <= _RANK:  # a few outer products fuse into the pass
+                weight = weight + sum(_broadcast(u[j], shape, hi) * _broadcast(v[j], shape, lo) for j in range(len(v)))
+            else:
+                weight = weight + jnp.matmul(u.T, v, precision=lax.Precision.HIGHEST).reshape(shape)
+        out.append((shape, flipped, weight))
     return out
 
 
@@ -168,24 +212,31 @@ def _weights(H):
 
 @jax.jit
 def _apply_core(H, psi):
+    """H psi with shape batch + (2^(N-k), 2^k), k = min(N, _MINOR_SITES); ``apply`` flattens it outside
+    this jit. XLA:CPU vectorizes a fused loop along a minor axis of its output: with the flat
+    (2^N,) output the pass over the state runs about 1.3x slower, more than the cost of the copy."""
     n = H.n_sites
-    m = lax.iota(_index_dtype(n), 2**n)
     x, z, w, ok, s = _weights(H)
+    batch = psi.shape[:-1]
+    rows = batch + (2 ** (n - min(n, _MINOR_SITES)), 2 ** min(n, _MINOR_SITES))
     if s is None or len(s.groups) > _MAX_STATIC_GROUPS:  # the diagonal as one table, then a gather per term
+        m = lax.iota(_index_dtype(n), 2**n)
         out = _table(z, jnp.where(x == 0, w, 0), n, m.dtype) * psi
-        out = out + _flips(psi, m, x, z, jnp.where(x == 0, 0, w))
-    else:
-        terms = (wg * (psi[..., m ^ flip] if flip else psi) for flip, wg in _group_weights(H, m))
-        out = sum(terms, jnp.zeros_like(psi))
+        out = (out + _flips(psi, m, x, z, jnp.where(x == 0, 0, w))).reshape(rows)
+    else:  # per flip mask a reversed view of psi times a broadcast weight, fused into one pass
+        out = jnp.zeros(rows, psi.dtype)
+        for shape, axes, weight in _group_views(H):
+            v = psi.reshape(batch + shape)
+            v = lax.rev(v, [len(batch) + a for a in axes]) if axes else v
+            out = out + (weight * v).reshape(rows)
     return jnp.where(ok, out, jnp.nan)
 
 
 @jax.jit
 def _group_tables(H):
     """The weights w_g(m) of the flip-mask groups as the columns of a (2^N, groups) array."""
-    m = lax.iota(_index_dtype(H.n_sites), 2**H.n_sites)
-    columns = [jnp.broadcast_to(wg, m.shape) for _, wg in _group_weights(H, m)]
-    return jnp.stack(columns, axis=1) if columns else jnp.zeros((len(m), 0), H.coef.dtype)
+    columns = [jnp.broadcast_to(weight, shape).reshape(-1) for shape, _, weight in _group_views(H)]
+    return jnp.stack(columns, axis=1) if columns else jnp.zeros((2**H.n_sites, 0), H.coef.dtype)
 
 
 @functools.partial(jax.jit, static_argnames="sector")
@@ -259,11 +310,21 @@ def _concrete_numpy(H, what, *, single=False):
 
 
 def _combine(labels, coef):
-    """Sum the coefficients of equal strings (rows of ``labels``); result sorted lexicographically."""
+    """Sum the coefficients (..., M) of equal strings (rows of ``labels``); result sorted lexicographically."""
     uniq, inverse = np.unique(labels, axis=0, return_inverse=True)
-    summed = np.zeros(len(uniq), dtype=np.result_type(coef, np.float64))
-    np.add.at(summed, inverse.ravel(), coef)
-    return uniq.astype(np.int8), summed
+    flat = coef.reshape(int(np.prod(coef.shape[:-1])), coef.shape[-1])
+    summed = np.zeros((len(flat), len(uniq)), dtype=np.result_type(coef, np.float64))
+    np.add.at(summed, (slice(None), inverse.ravel()), flat)
+    return uniq.astype(np.int8), summed.reshape(coef.shape[:-1] + (len(uniq),))
+
+
+def _label_sets(H, what):
+    """(labels (M, N), coef (R, M)) per distinct label set of a (batched) operator: one pair when all
+    realizations share their strings (the usual case), so eager checks vectorize over realizations."""
+    labels, coef = _concrete_numpy(H, what)
+    if np.all(labels == labels[:1]):
+        return [(labels[0], coef)]
+    return [(p, c[None]) for p, c in zip(labels, coef)]
 
 
 def _coefficient_array(values, dtype):
@@ -322,7 +383,7 @@ class PauliSum:
         p, c = self.paulis, self.coef
         if not (hasattr(p, "shape") and hasattr(p, "dtype") and hasattr(c, "shape")):
             return  # placeholder leaves (vmap axis specs, None, ..) pass through unchecked
-        if p.ndim < 2 or p.shape[-1] != self.n_sites or c.shape != p.shape[:-1]:
+        if len(p.shape) < 2 or p.shape[-1] != self.n_sites or c.shape != p.shape[:-1]:
             raise ValueError(f"need paulis (M, n_sites={self.n_sites}) and coef (M,), got shapes {p.shape}, {c.shape}")
         if not jnp.issubdtype(p.dtype, jnp.integer):
             raise ValueError(f"paulis must be an integer array of labels 0..3, got dtype {p.dtype}")
@@ -415,18 +476,17 @@ class PauliSum:
 
     def is_hermitian(self, atol: float = 1e-12) -> bool:
         """True iff every combined coefficient is real to ``atol`` (for all realizations of a batch)."""
-        pairs = zip(*_concrete_numpy(self, "is_hermitian"))
-        return all(np.all(np.abs(_combine(p, c)[1].imag) <= atol) for p, c in pairs)
+        return all(np.all(np.abs(_combine(p, c)[1].imag) <= atol) for p, c in _label_sets(self, "is_hermitian"))
 
     def conserves_total_z(self, atol: float = 1e-12) -> bool:
         """True iff [H, sum_r Z_r] = 0 (for all realizations of a batch); eager only. Builds the
         commutator with [Z, X] = 2iY, [Z, Y] = -2iX site by site; its combined coefficients must
         vanish to ``atol`` (so XX + YY conserves, XX alone does not)."""
-        for p, c in zip(*_concrete_numpy(self, "conserves_total_z")):
+        for p, c in _label_sets(self, "conserves_total_z"):
             t, r = np.nonzero((p == 1) | (p == 2))
             comm = p[t].copy()
             comm[np.arange(len(t)), r] = 3 - p[t, r]  # X <-> Y
-            if len(t) and np.any(np.abs(_combine(comm, c[t] * np.where(p[t, r] == 1, 2j, -2j))[1]) > atol):
+            if len(t) and np.any(np.abs(_combine(comm, c[:, t] * np.where(p[t, r] == 1, 2j, -2j))[1]) > atol):
                 return False
         return True
 
@@ -439,14 +499,15 @@ class PauliSum:
         return self
 
     def apply(self, psi):
-        """H psi, matrix-free and jitted, for psi of shape (2**N,) or (..., 2**N): one fused pass with
-        a gather per distinct flip mask (per term for operators built from traced labels)."""
+        """H psi, matrix-free and jitted, for psi of shape (2**N,) or (..., 2**N): one fused pass that
+        reads, per distinct flip mask, psi with the flipped sites' axes reversed (a gather per term
+        for operators built from traced labels)."""
         psi = jnp.asarray(psi)
         if psi.ndim < 1 or psi.shape[-1] != 2**self.n_sites:
             raise ValueError(f"psi must have shape (..., 2**{self.n_sites}={2**self.n_sites}), got {psi.shape}")
         if not jnp.issubdtype(psi.dtype, jnp.inexact):
             psi = psi.astype(complex_dtype(real_dtype()))
-        return _apply_core(self._single("apply"), psi)
+        return _apply_core(self._single("apply"), psi).reshape(psi.shape)
 
     def expectation(self, psi):
         """<psi|H|psi> (complex) for psi of shape (2**N,) or (..., 2**N); states are not normalised."""

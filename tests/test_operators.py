@@ -109,6 +109,37 @@ def test_large_groups_use_tables(rng):
     np.testing.assert_allclose(H.apply(psi), psi @ ((1 + 0.5j) * reference(terms)).T, atol=1e-11)
 
 
+def test_weights_split_over_the_two_halves(rng):
+    # N = 10 splits into sites 0..4 and 5..9. Phase masks covering more than 8 sites take the
+    # split tables: a diagonal with two straddling ZZ (rank-1 products), and a flip run across
+    # the halves (sites 3..6) carrying Z and Y strings on every site. A flip on sites {0, 9} and
+    # a bare X string take the one-table path. Checked on a batch of states, under vmap over
+    # realizations, and for the gradient with respect to the coefficients.
+    n = 10
+    spec = [("Z", [r], rng.normal()) for r in range(n)] + [("ZZ", [r, r + 1], rng.normal()) for r in range(n - 1)]
+    spec += [("ZZ", [0, 9], 0.3)]
+    spec += [("XXXX", [3, 4, 5, 6], 0.5), ("XYYX", [3, 4, 5, 6], -0.2), ("YXXY", [3, 4, 5, 6], 0.4)]
+    spec += [("XXXXZZZZZZ", [3, 4, 5, 6, 0, 1, 2, 7, 8, 9], rng.normal())]
+    spec += [("XXXXZ", [3, 4, 5, 6, r], rng.normal()) for r in (0, 1, 2, 7, 8, 9)]
+    spec += [("XX", [0, 9], 0.7), ("YYZ", [0, 9, 5], -0.3), ("X", [2], 0.9)]
+    labels = [full_label(ops, sites, n) for ops, sites, _ in spec]
+    H = PauliSum.from_terms(n, spec)
+    ref = reference(list(zip(labels, [c for *_, c in spec])))
+    psi = random_state(rng, n, (2,))
+    np.testing.assert_allclose(H.apply(psi), psi @ ref.T, atol=1e-11)
+    np.testing.assert_allclose(H.to_scipy_sparse().toarray(), ref, atol=1e-12)
+
+    coefs = jnp.asarray(rng.normal(size=(3, len(spec))))
+    batched = jax.vmap(lambda c, p: dataclasses.replace(H, coef=c).apply(p))(coefs, psi[:1].repeat(3, 0))
+    for b in range(3):
+        ref_b = sum(c * kron_string(label) for label, c in zip(labels, np.asarray(coefs[b])))
+        np.testing.assert_allclose(batched[b], ref_b @ psi[0], atol=1e-11)
+
+    grad = jax.grad(lambda c: jnp.real(dataclasses.replace(H, coef=c).expectation(psi[0])))(H.coef)
+    expected = [np.real(np.vdot(psi[0], kron_string(label) @ psi[0])) for label in labels]
+    np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-10)
+
+
 def test_2d_long_range_terms(rng):
     lat = Lattice((3, 3))
     far = [(i, j) for i in range(9) for j in range(i + 1, 9) if lat.distance(i, j) > 1.5]
