@@ -113,7 +113,7 @@ from ._controls import haar_unitary as haar_unitary
 # -- sweeps --
 from ._registry import register_observable as register_observable
 from ._results import SweepResult as SweepResult
-from ._runs import load_config as load_config
+from ._config import load_config as load_config
 from ._results import load_run as load_run
 from ._results import plot_run as plot_run
 from ._runs import run_sweep as run_sweep

@@ -202,7 +202,9 @@ def _eigvalsh(mats):
     two diagonals to the host. Other backends use ``jnp.linalg.eigvalsh``. Derivatives:
     dE_k = Re(v_k^dagger dH v_k), with v_k from ``jnp.linalg.eigh`` (the rule jax uses for eigh).
     """
-    return jax.lax.platform_dependent(mats, cpu=_cpu_eigvalsh, default=jnp.linalg.eigvalsh)
+    # Chosen when tracing, not by lax.platform_dependent: its branches must have equal types, and
+    # inside shard_map a host callback's result is not marked as varying over the mesh axes.
+    return _cpu_eigvalsh(mats) if jax.default_backend() == "cpu" else jnp.linalg.eigvalsh(mats)
 
 
 @_eigvalsh.defjvp
