@@ -22,6 +22,23 @@ def timeit(fn, *, repeat: int = 3, warmup: int = 1):
     return best
 
 
+def race(fns: dict, repeat: int) -> tuple[dict, dict]:
+    """Best wall time and best process CPU time (all threads) of each ``fns[name]()``.
+
+    After one warm-up call each (compilation), the contenders run in interleaved rounds, so bursts
+    of load from other processes hit all of them alike.
+    """
+    for f in fns.values():
+        f()
+    best, cpu = dict.fromkeys(fns, float("inf")), dict.fromkeys(fns, float("inf"))
+    for _ in range(repeat):
+        for k, f in fns.items():
+            c0 = time.process_time()
+            best[k] = min(best[k], timeit(f, repeat=1, warmup=0))
+            cpu[k] = min(cpu[k], time.process_time() - c0)
+    return best, cpu
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far, in MiB."""
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy/jaxlib load OpenBLAS; see docstring
 
@@ -48,7 +47,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import jax.random as jr  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import emit, timeit  # noqa: E402
+from _common import emit, race  # noqa: E402
 
 import jaxmbl as jm  # noqa: E402
 from jaxmbl._ed import hamiltonian_blocks  # noqa: E402
@@ -86,14 +85,7 @@ def main(argv=None):
     ]
     fns = {name: run for name, run, _ in cases}
     fns |= {"numpy eigvalsh": numpy_loop(mats, False), "numpy eigh": numpy_loop(mats, True)}
-    for f in fns.values():
-        f()  # warm-up (compilation)
-    best, cpu = dict.fromkeys(fns, float("inf")), dict.fromkeys(fns, float("inf"))  # wall, process CPU (all threads)
-    for _ in range(args.repeat):  # interleaved, so bursts of load from other processes hit all alike
-        for k, f in fns.items():
-            c0 = time.process_time()
-            best[k] = min(best[k], timeit(f, repeat=1, warmup=0))
-            cpu[k] = min(cpu[k], time.process_time() - c0)
+    best, cpu = race(fns, args.repeat)  # wall, process CPU (all threads)
     rows = []
     for name, run, vectors in cases:
         peer = "numpy eigh" if vectors else "numpy eigvalsh"

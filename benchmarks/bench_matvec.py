@@ -33,7 +33,6 @@ Usage: python benchmarks/bench_matvec.py [--n 20] [--W 1.0] [--repeat 20]
 from __future__ import annotations
 
 import argparse
-import time
 
 import jax
 
@@ -42,7 +41,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import jax.random as jr  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import emit, timeit  # noqa: E402
+from _common import emit, race  # noqa: E402
 
 import jaxmbl as jm  # noqa: E402
 
@@ -109,14 +108,7 @@ def main(argv=None):
     if spin_basis_1d is not None:
         psi_q = psi_np[perm]
         fns["quspin"] = lambda: Hq.dot(psi_q)
-    for f in fns.values():
-        f()  # warm-up (compilation)
-    best, cpu = dict.fromkeys(fns, float("inf")), dict.fromkeys(fns, float("inf"))  # wall, process CPU (all threads)
-    for _ in range(args.repeat):  # interleaved, so bursts of load from other processes hit all alike
-        for k, f in fns.items():
-            c0 = time.process_time()
-            best[k] = min(best[k], timeit(f, repeat=1, warmup=0))
-            cpu[k] = min(cpu[k], time.process_time() - c0)
+    best, cpu = race(fns, args.repeat)  # wall, process CPU (all threads)
     t_ours, t_copy, t_csr = best["ours"], best["copy"], best["csr"]
 
     D, itemsize = 2**n, psi.dtype.itemsize
