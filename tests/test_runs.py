@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -122,43 +121,56 @@ def test_four_devices_match_one_device_bitwise(ref, tmp_path):
 
 
 SLOW = """
-import os, time
+import json, os, threading
 import jax, jax.numpy as jnp, numpy as np
 from jaxmbl._registry import register_observable
 
-def _sleep(x):
-    time.sleep(float(os.environ.get("JAXMBL_TEST_SLEEP", "0")))
+def _hold(x):
+    # In the child run: once 3 chunks are on disk, never return, so the run stops mid-way whatever
+    # the speed of the machine, and the test kills it there. The resuming run does not set the path.
+    try:
+        chunks = json.loads(open(os.environ["JAXMBL_TEST_MANIFEST"]).read())["chunks"].values()
+    except (KeyError, OSError, ValueError):
+        chunks = []
+    if sum(c["status"] == "done" for c in chunks) >= 3:
+        threading.Event().wait()
     return np.zeros((), np.float64)
 
-@register_observable("slow_zero")
-def slow_zero(model):
-    return jax.pure_callback(_sleep, jax.ShapeDtypeStruct((), jnp.float64), model.h0.coef[0][0], vmap_method="sequential")
+@register_observable("held_zero")
+def held_zero(model):
+    return jax.pure_callback(_hold, jax.ShapeDtypeStruct((), jnp.float64), model.h0.coef[0][0], vmap_method="sequential")
 """
+
+
+def done_chunks(out):
+    try:
+        chunks = json.loads((out / "manifest.json").read_text())["chunks"]
+    except (OSError, ValueError):
+        return {}
+    return {c: e for c, e in chunks.items() if e["status"] == "done"}
 
 
 def test_sigkill_then_resume_is_identical(ref, tmp_path):
     (tmp_path / "slow_obs.py").write_text(SLOW)
-    cfg = config(8, slow={"observable": "slow_zero"})
+    cfg = config(8, slow={"observable": "held_zero"})
     cfg["run"]["imports"] = ["slow_obs.py"]
     path = tmp_path / "cfg.toml"
     path.write_text(toml_text(cfg))
     out = tmp_path / "run"
-    proc = run_script(RUN, path, out, env={"JAXMBL_TEST_SLEEP": "0.02"})
-    done = {}
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            chunks = json.loads((out / "manifest.json").read_text())["chunks"]
-            done = {c: e for c, e in chunks.items() if e["status"] == "done"}
-        except (OSError, ValueError):
-            pass
-        if len(done) >= 3:
-            break
-        time.sleep(0.01)
-    time.sleep(0.05)
-    assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()[1][-2000:]}"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc = run_script(RUN, path, out, env={"JAXMBL_TEST_MANIFEST": str(out / "manifest.json")})
+    try:
+        for _ in range(4800):  # the child holds after 3 chunks; give up after ~4 minutes
+            if len(done_chunks(out)) >= 3:
+                break
+            try:
+                proc.wait(timeout=0.05)
+                break  # it ended: reported below
+            except subprocess.TimeoutExpired:
+                pass
+        assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()[1][-2000:]}"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     killed = json.loads((out / "manifest.json").read_text())["chunks"]
     done = {c: e for c, e in killed.items() if e["status"] == "done"}
     assert 3 <= len(done) < 16
