@@ -54,6 +54,7 @@ from ._registry import (
     register_observable,
 )
 from ._states import neel_index, neel_state, product_state
+from ._unitaries import _dense_matrix
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 _LBIT_MAX_SITES = 10
@@ -273,8 +274,7 @@ def lbit_profile(model):
     """
     n, dim = model.n_sites, 2**model.n_sites
     cdt = complex_dtype(model.dtype)
-    # Rows of the vmap are U e_n, so U itself is their transpose.
-    U = jax.vmap(lambda v: model.U._kernel(v, False))(jnp.eye(dim, dtype=cdt)).T
+    U = _dense_matrix(model.U)
     z = jnp.asarray(1 - 2 * basis_bits(n).T, model.dtype)  # (N, 2**N): diagonal of Z_r
     eye2 = jnp.eye(2, dtype=cdt)
 

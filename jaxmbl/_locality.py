@@ -34,7 +34,7 @@ from ._conventions import check_state_memory, complex_dtype
 from ._kernels import apply_one_site
 from ._lbits import LbitHamiltonian, _subset_sum
 from ._model import SwingleModel, map_batch
-from ._unitaries import check_psi
+from ._unitaries import _apply_many, check_psi
 
 
 def _lbit_energy_density_1(h0: LbitHamiltonian):
@@ -73,7 +73,7 @@ def _energy_density_core(model, psi):
     def one(pair):
         m, states = pair
         h = _lbit_energy_density_1(m.h0)  # (N, 2**N)
-        chi = jax.vmap(lambda v: m.U._kernel(v, True))(states.reshape(-1, states.shape[-1]))
+        chi = _apply_many(m.U, states.reshape(-1, states.shape[-1]), True)
         weight = jnp.real(chi * chi.conj())
         e = jnp.einsum("sn,rn->sr", weight, h, precision=lax.Precision.HIGHEST) / weight.sum(-1, keepdims=True)
         return e.reshape(states.shape[:-1] + (h.shape[0],))

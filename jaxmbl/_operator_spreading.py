@@ -35,7 +35,7 @@ from ._kernels import HIGHEST, apply_one_site
 from ._lattice import Lattice
 from ._lbits import lbit_phases
 from ._model import SwingleModel, map_batch
-from ._unitaries import _DENSE_MAX_SITES, GeneratorUnitary, LocalUnitary
+from ._unitaries import _DENSE_MAX_SITES, GeneratorUnitary, LocalUnitary, _dense_matrix
 
 
 def _pauli_index(p, name):
@@ -77,8 +77,7 @@ def _ball_weight(tau, ball, n_sites):
 
 def _dressed_weights_1(U, pauli, site, balls):
     n = U.n_sites
-    eye = jnp.eye(2**n, dtype=complex_dtype(U.dtype))
-    Ud = jax.vmap(lambda v: U._kernel(v, False))(eye).T  # columns U|n>
+    Ud = _dense_matrix(U)  # columns U|n>
     op = jnp.asarray(PAULI[pauli], Ud.dtype)
     tau = jnp.matmul(Ud, _op_on_site(Ud.conj().T, op, site, n), precision=HIGHEST)
     return jnp.stack([1.0 - _ball_weight(tau, ball, n) for ball in balls])

@@ -29,7 +29,7 @@ from ._conventions import check_state_memory, complex_dtype
 from ._dynamics import _check_ts
 from ._lbits import lbit_phases
 from ._model import SwingleModel, map_batch
-from ._unitaries import check_psi
+from ._unitaries import _apply_many, check_psi
 
 
 def _check_per_realization(model, psi, name):
@@ -50,7 +50,7 @@ def _frame_core(model, psi, adjoint):
     def one(pair):
         m, states = pair
         flat = states.reshape(-1, states.shape[-1])
-        return jax.vmap(lambda v: m.U._kernel(v, adjoint))(flat).reshape(states.shape)
+        return _apply_many(m.U, flat, adjoint).reshape(states.shape)
 
     return map_batch(one, (model, psi), model.batch_shape)
 
@@ -94,7 +94,7 @@ def _evolve_lbit_core(model, chi0, ts, observables, batch_size):
 
         def at(t):
             chi_t = flat * jnp.exp(-1j * lbit_phases(m.h0, t)).astype(flat.dtype)[None, :]
-            psi_t = jax.vmap(lambda v: m.U._kernel(v, False))(chi_t)
+            psi_t = _apply_many(m.U, chi_t, False)
             out = jax.vmap(observables)(psi_t, chi_t)
             return jax.tree_util.tree_map(lambda y: y.reshape(chis.shape[:-1] + y.shape[1:]), out)
 

@@ -64,13 +64,18 @@ class LocalUnitary:
                 f"dense() is for N <= {_DENSE_MAX_SITES}; n_sites={self.n_sites} would need "
                 f"{16 * 4.0**self.n_sites / 2**30:.3g} GiB"
             )
-        eye = jnp.eye(2**self.n_sites, dtype=complex_dtype(self.dtype))
-        return self.apply(eye).T
+        return _dense_matrix(self)
 
 
 @functools.partial(jax.jit, static_argnames=("adjoint",))
 def _apply_many(U, flat, adjoint):
+    """``U`` (or ``U^dagger``) on each row of ``flat`` ``(M, 2**N)``, one realization."""
     return jax.vmap(lambda v: U._kernel(v, adjoint))(flat)
+
+
+def _dense_matrix(U):
+    """Columns ``U|n>`` of one realization, traceable (``dense()`` without its size check)."""
+    return _apply_many(U, jnp.eye(2**U.n_sites, dtype=complex_dtype(U.dtype)), False).T
 
 
 def _check_unitary_gates(gates, tol):

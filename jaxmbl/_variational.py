@@ -33,7 +33,7 @@ from ._conventions import complex_dtype, real_dtype
 from ._kernels import HIGHEST
 from ._lattice import Lattice
 from ._lbits import couplings_from_energies
-from ._unitaries import Circuit, LocalUnitary, _pauli_pair_matrices
+from ._unitaries import Circuit, LocalUnitary, _dense_matrix, _pauli_pair_matrices
 
 _MAX_SITES = 12
 _HERMITIAN_RTOL = 1e-10
@@ -82,14 +82,8 @@ def pauli_gates(theta):
     return jsl.expm(-1j * h)
 
 
-def _dense_unitary(U: LocalUnitary):
-    """Columns ``U|n>``, traceable (``U.dense()`` without the eager checks)."""
-    eye = jnp.eye(2**U.n_sites, dtype=complex_dtype(U.dtype))
-    return jax.vmap(lambda v: U._kernel(v, False))(eye).T
-
-
 def _rotated(U, H):
-    Ud = _dense_unitary(U) if isinstance(U, LocalUnitary) else U
+    Ud = _dense_matrix(U) if isinstance(U, LocalUnitary) else U
     return jnp.matmul(jnp.matmul(Ud.conj().T, H, precision=HIGHEST), Ud, precision=HIGHEST)
 
 
