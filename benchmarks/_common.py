@@ -63,4 +63,7 @@ def emit(name: str, rows: list[dict]) -> None:
     print(" | ".join(f"{k:>14}" for k in keys))
     for r in rows:
         print(" | ".join(f"{(f'{v:.4g}' if isinstance(v, float) else str(v)):>14}" for v in r.values()))
-    print("BENCH_JSON " + json.dumps({"benchmark": name, "rows": rows, "peak_rss_mib": peak_rss_mib(), "machine": machine()}))
+    print(
+        "BENCH_JSON "
+        + json.dumps({"benchmark": name, "rows": rows, "peak_rss_mib": peak_rss_mib(), "machine": machine()})
+    )

@@ -50,7 +50,7 @@ import numpy as np  # noqa: E402
 from _common import emit, race  # noqa: E402
 
 import jaxmbl as jm  # noqa: E402
-from jaxmbl._ed import hamiltonian_blocks  # noqa: E402
+from jaxmbl._hamiltonians.ed import hamiltonian_blocks  # noqa: E402
 
 
 def numpy_loop(mats, vectors):

@@ -77,11 +77,39 @@ def main(argv=None):
         return out
 
     t_dense = timeit(dense_route, repeat=1, warmup=0)
-    small_ours = timeit(lambda: jax.block_until_ready(jm.evolve(small, jm.product_state(np.full(nd, np.pi / 2)), ts, observables=lambda p: jm.entropy(p, tuple(range(nd // 2))))), repeat=3)
+    small_ours = timeit(
+        lambda: jax.block_until_ready(
+            jm.evolve(
+                small,
+                jm.product_state(np.full(nd, np.pi / 2)),
+                ts,
+                observables=lambda p: jm.entropy(p, tuple(range(nd // 2))),
+            )
+        ),
+        repeat=3,
+    )
     rows = [
-        {"case": f"S(t) N={n}, {args.times} times", "jaxmbl_s": t_evolve, "baseline_s": float("nan"), "ratio": float("nan"), "note": f"S(1e12)={S[-1]:.4f}"},
-        {"case": f"one U apply N={n}", "jaxmbl_s": t_u, "baseline_s": t_copy, "ratio": bw_u / bw_copy, "note": f"bandwidth fraction of copy; {n_gates} gates, copy {bw_copy / 1e9:.2f} GB/s, U {bw_u / 1e9:.2f} GB/s"},
-        {"case": f"S(t) N={nd} vs dense eigh", "jaxmbl_s": small_ours, "baseline_s": t_dense, "ratio": t_dense / small_ours, "note": "speedup over numpy eigh + SVD"},
+        {
+            "case": f"S(t) N={n}, {args.times} times",
+            "jaxmbl_s": t_evolve,
+            "baseline_s": float("nan"),
+            "ratio": float("nan"),
+            "note": f"S(1e12)={S[-1]:.4f}",
+        },
+        {
+            "case": f"one U apply N={n}",
+            "jaxmbl_s": t_u,
+            "baseline_s": t_copy,
+            "ratio": bw_u / bw_copy,
+            "note": f"bandwidth fraction of copy; {n_gates} gates, copy {bw_copy / 1e9:.2f} GB/s, U {bw_u / 1e9:.2f} GB/s",
+        },
+        {
+            "case": f"S(t) N={nd} vs dense eigh",
+            "jaxmbl_s": small_ours,
+            "baseline_s": t_dense,
+            "ratio": t_dense / small_ours,
+            "note": "speedup over numpy eigh + SVD",
+        },
     ]
     emit("long_time_dynamics", rows)
 

@@ -93,7 +93,9 @@ def main(argv=None):
         if max(rel10, rel) > 1e-12:
             raise SystemExit(f"QuSpin and jaxmbl disagree: relative difference {rel10:.3g} (N=10), {rel:.3g} (N={n})")
         identity = bool(np.all(perm == np.arange(2**n)))
-        print(f"QuSpin check: H|psi> agrees to {rel10:.2g} (N=10) and {rel:.2g} (N={n}); permutation is identity: {identity}")
+        print(
+            f"QuSpin check: H|psi> agrees to {rel10:.2g} (N=10) and {rel:.2g} (N={n}); permutation is identity: {identity}"
+        )
     else:
         print("QuSpin is not installed (pip install 'jaxmbl[bench]'): falling back to scipy.sparse CSR as the peer")
 

@@ -4,118 +4,177 @@ The model is Swingle's l-bit fixed point H = U H0 U^dagger (arXiv:1307.0507). Se
 :mod:`jaxmbl._conventions` for the conventions used throughout.
 """
 
-from ._conventions import (
-    PAULI as PAULI,
-    basis_bits as basis_bits,
-    complex_dtype as complex_dtype,
-    pauli_string as pauli_string,
-)
-from ._lattice import Lattice as Lattice, validate_region as validate_region
-from ._lbits import (
-    LbitHamiltonian as LbitHamiltonian,
-    couplings_from_energies as couplings_from_energies,
-    lbit_hamiltonian as lbit_hamiltonian,
-    reduce_phase as reduce_phase,
-    sample_lbit_hamiltonian as sample_lbit_hamiltonian,
-)
-from ._unitaries import (
-    Circuit as Circuit,
-    GeneratorUnitary as GeneratorUnitary,
-    LocalUnitary as LocalUnitary,
-    circuit as circuit,
-    generator_unitary as generator_unitary,
-    random_circuit as random_circuit,
-    random_generator as random_generator,
-)
-from ._model import (
-    SwingleModel as SwingleModel,
-    dense_hamiltonian as dense_hamiltonian,
-    eigenstates as eigenstates,
-    energies as energies,
-    load_model as load_model,
-    map_realizations as map_realizations,
-    realization_keys as realization_keys,
-    sample_model as sample_model,
-    sample_models as sample_models,
-    save_model as save_model,
-)
-from ._dynamics import evolve as evolve, evolve_exact as evolve_exact
-from ._states import basis_state as basis_state, neel_state as neel_state, product_state as product_state
+from importlib import metadata as _metadata
+
+# -- sweeps (also jm.sweep.*) and the claims of the paper (jm.reproduce.*) --
+from jaxmbl import reproduce as reproduce
+from jaxmbl import sweep as sweep
 
 # -- entanglement (exports) --
-from ._entanglement import dephased_entropy as dephased_entropy
-from ._entanglement import entanglement_spectrum as entanglement_spectrum
-from ._entanglement import entropy as entropy
-from ._entanglement import mutual_information as mutual_information
-from ._entanglement import reduced_density_matrix as reduced_density_matrix
-# -- operators (exports) --
-from ._models import random_field_heisenberg as random_field_heisenberg
-from ._models import random_local_perturbation as random_local_perturbation
-from ._operators import PauliSum as PauliSum
-from ._operators import sector_basis as sector_basis
-# -- exact diagonalization, Krylov, spectra (exports) --
-from ._ed import eigh as eigh
-from ._ed import eigvalsh as eigvalsh
-from ._krylov import krylov_evolve as krylov_evolve
-from ._spectra import R_GOE as R_GOE
-from ._spectra import R_POISSON as R_POISSON
-from ._spectra import density_of_states as density_of_states
-from ._spectra import entanglement_vs_energy as entanglement_vs_energy
-from ._spectra import level_spacing_ratio as level_spacing_ratio
-from ._spectra import mean_ratio as mean_ratio
-from ._spectra import spectral_form_factor as spectral_form_factor
-# -- perturbed model, stability, variational l-bits --
-from ._perturbed import LbitFrameOperator as LbitFrameOperator
-from ._perturbed import PerturbedModel as PerturbedModel
-from ._perturbed import lbit_frame as lbit_frame
-from ._perturbed import perturbed_model as perturbed_model
-from ._adiabatic import filter_ft as filter_ft
-from ._adiabatic import filter_time as filter_time
-from ._adiabatic import quasi_adiabatic_generator as quasi_adiabatic_generator
-from ._adiabatic import stability_sensitivity as stability_sensitivity
-from ._variational import brickwork_sites as brickwork_sites
-from ._variational import fit_lbits as fit_lbits
-from ._variational import offdiagonal_cost as offdiagonal_cost
-from ._variational import pauli_gates as pauli_gates
-# -- eigenstates of long chains, energy transport, quenches, operator spreading, U(1) variant --
-from ._lightcone import MAX_CONE_SITES as MAX_CONE_SITES
-from ._lightcone import ConeComponent as ConeComponent
-from ._lightcone import LightCone as LightCone
-from ._lightcone import cone_entropies as cone_entropies
-from ._lightcone import eigenstate_entropies as eigenstate_entropies
-from ._lightcone import light_cone as light_cone
-from ._lightcone import lightcone_entropies as lightcone_entropies
-from ._lightcone import lightcone_entropy_stats as lightcone_entropy_stats
-from ._lightcone import statevector_entropies as statevector_entropies
-from ._locality import energy_density as energy_density
-from ._locality import flip_amplitudes as flip_amplitudes
-from ._locality import lbit_energy_density as lbit_energy_density
-from ._quench import evolve_lbit_frame as evolve_lbit_frame
-from ._quench import to_lbit_frame as to_lbit_frame
-from ._quench import to_physical_frame as to_physical_frame
-from ._observables import configurational_entropy as configurational_entropy
-from ._observables import imbalance as imbalance
-from ._observables import number_distribution as number_distribution
-from ._observables import number_entropy as number_entropy
-from ._observables import occupations as occupations
-from ._observables import region_entropies as region_entropies
-from ._operator_spreading import dressed_operator_weights as dressed_operator_weights
-from ._operator_spreading import generator_matrix as generator_matrix
-from ._operator_spreading import lieb_robinson_commutators as lieb_robinson_commutators
-from ._operator_spreading import otoc as otoc
-from ._u1 import random_u1_circuit as random_u1_circuit
-from ._u1 import random_u1_generator as random_u1_generator
-from ._u1 import sample_u1_model as sample_u1_model
-from ._u1 import sample_u1_models as sample_u1_models
-from ._controls import clean_models as clean_models
-from ._controls import haar_models as haar_models
-from ._controls import haar_unitary as haar_unitary
-# -- sweeps --
-from ._registry import register_observable as register_observable
-from ._results import SweepResult as SweepResult
-from ._config import load_config as load_config
-from ._results import load_run as load_run
-from ._results import plot_run as plot_run
-from ._runs import run_sweep as run_sweep
+from jaxmbl._analysis.entanglement import dephased_entropy as dephased_entropy
+from jaxmbl._analysis.entanglement import entanglement_spectrum as entanglement_spectrum
+from jaxmbl._analysis.entanglement import entropy as entropy
+from jaxmbl._analysis.entanglement import mutual_information as mutual_information
+from jaxmbl._analysis.entanglement import reduced_density_matrix as reduced_density_matrix
 
-__version__ = "0.1.0"
+# -- eigenstates of long chains, energy transport, quenches, operator spreading, U(1) variant --
+from jaxmbl._analysis.lightcone import MAX_CONE_SITES as MAX_CONE_SITES
+from jaxmbl._analysis.lightcone import ConeComponent as ConeComponent
+from jaxmbl._analysis.lightcone import LightCone as LightCone
+from jaxmbl._analysis.lightcone import cone_entropies as cone_entropies
+from jaxmbl._analysis.lightcone import eigenstate_entropies as eigenstate_entropies
+from jaxmbl._analysis.lightcone import light_cone as light_cone
+from jaxmbl._analysis.lightcone import lightcone_entropies as lightcone_entropies
+from jaxmbl._analysis.lightcone import lightcone_entropy_stats as lightcone_entropy_stats
+from jaxmbl._analysis.lightcone import statevector_entropies as statevector_entropies
+from jaxmbl._analysis.observables import configurational_entropy as configurational_entropy
+from jaxmbl._analysis.observables import imbalance as imbalance
+from jaxmbl._analysis.observables import number_distribution as number_distribution
+from jaxmbl._analysis.observables import number_entropy as number_entropy
+from jaxmbl._analysis.observables import occupations as occupations
+from jaxmbl._analysis.observables import region_entropies as region_entropies
+from jaxmbl._analysis.spectra import R_GOE as R_GOE
+from jaxmbl._analysis.spectra import R_POISSON as R_POISSON
+from jaxmbl._analysis.spectra import density_of_states as density_of_states
+from jaxmbl._analysis.spectra import entanglement_vs_energy as entanglement_vs_energy
+from jaxmbl._analysis.spectra import level_spacing_ratio as level_spacing_ratio
+from jaxmbl._analysis.spectra import mean_ratio as mean_ratio
+from jaxmbl._analysis.spectra import spectral_form_factor as spectral_form_factor
+from jaxmbl._analysis.spreading import dressed_operator_weights as dressed_operator_weights
+from jaxmbl._analysis.spreading import generator_matrix as generator_matrix
+from jaxmbl._analysis.spreading import lieb_robinson_commutators as lieb_robinson_commutators
+from jaxmbl._analysis.spreading import otoc as otoc
+from jaxmbl._analysis.transport import energy_density as energy_density
+from jaxmbl._analysis.transport import flip_amplitudes as flip_amplitudes
+from jaxmbl._analysis.transport import lbit_energy_density as lbit_energy_density
+from jaxmbl._core.conventions import (
+    PAULI as PAULI,
+)
+from jaxmbl._core.conventions import (
+    basis_bits as basis_bits,
+)
+from jaxmbl._core.conventions import (
+    complex_dtype as complex_dtype,
+)
+from jaxmbl._core.conventions import (
+    pauli_string as pauli_string,
+)
+from jaxmbl._core.lattice import Lattice as Lattice
+from jaxmbl._core.lattice import validate_region as validate_region
+
+# -- exact diagonalization, Krylov, spectra (exports) --
+from jaxmbl._hamiltonians.ed import eigh as eigh
+from jaxmbl._hamiltonians.ed import eigvalsh as eigvalsh
+from jaxmbl._hamiltonians.evolve import evolve as evolve
+from jaxmbl._hamiltonians.krylov import krylov_evolve as krylov_evolve
+
+# -- operators (exports) --
+from jaxmbl._hamiltonians.models import random_field_heisenberg as random_field_heisenberg
+from jaxmbl._hamiltonians.models import random_local_perturbation as random_local_perturbation
+from jaxmbl._hamiltonians.pauli import PauliSum as PauliSum
+from jaxmbl._hamiltonians.pauli import sector_basis as sector_basis
+
+# -- perturbed model, stability, variational l-bits --
+from jaxmbl._hamiltonians.perturbed import LbitFrameOperator as LbitFrameOperator
+from jaxmbl._hamiltonians.perturbed import PerturbedModel as PerturbedModel
+from jaxmbl._hamiltonians.perturbed import lbit_frame as lbit_frame
+from jaxmbl._hamiltonians.perturbed import perturbed_model as perturbed_model
+from jaxmbl._stability.adiabatic import filter_ft as filter_ft
+from jaxmbl._stability.adiabatic import filter_time as filter_time
+from jaxmbl._stability.adiabatic import quasi_adiabatic_generator as quasi_adiabatic_generator
+from jaxmbl._stability.adiabatic import stability_sensitivity as stability_sensitivity
+from jaxmbl._stability.variational import brickwork_sites as brickwork_sites
+from jaxmbl._stability.variational import fit_lbits as fit_lbits
+from jaxmbl._stability.variational import offdiagonal_cost as offdiagonal_cost
+from jaxmbl._stability.variational import pauli_gates as pauli_gates
+from jaxmbl._swingle.controls import clean_models as clean_models
+from jaxmbl._swingle.controls import haar_models as haar_models
+from jaxmbl._swingle.controls import haar_unitary as haar_unitary
+from jaxmbl._swingle.dynamics import evolve_exact as evolve_exact
+from jaxmbl._swingle.frames import evolve_lbit_frame as evolve_lbit_frame
+from jaxmbl._swingle.frames import to_lbit_frame as to_lbit_frame
+from jaxmbl._swingle.frames import to_physical_frame as to_physical_frame
+from jaxmbl._swingle.lbits import (
+    LbitHamiltonian as LbitHamiltonian,
+)
+from jaxmbl._swingle.lbits import (
+    couplings_from_energies as couplings_from_energies,
+)
+from jaxmbl._swingle.lbits import (
+    lbit_hamiltonian as lbit_hamiltonian,
+)
+from jaxmbl._swingle.lbits import (
+    reduce_phase as reduce_phase,
+)
+from jaxmbl._swingle.lbits import (
+    sample_lbit_hamiltonian as sample_lbit_hamiltonian,
+)
+from jaxmbl._swingle.model import (
+    SwingleModel as SwingleModel,
+)
+from jaxmbl._swingle.model import (
+    dense_hamiltonian as dense_hamiltonian,
+)
+from jaxmbl._swingle.model import (
+    eigenstates as eigenstates,
+)
+from jaxmbl._swingle.model import (
+    energies as energies,
+)
+from jaxmbl._swingle.model import (
+    load_model as load_model,
+)
+from jaxmbl._swingle.model import (
+    map_realizations as map_realizations,
+)
+from jaxmbl._swingle.model import (
+    realization_keys as realization_keys,
+)
+from jaxmbl._swingle.model import (
+    sample_model as sample_model,
+)
+from jaxmbl._swingle.model import (
+    sample_models as sample_models,
+)
+from jaxmbl._swingle.model import (
+    save_model as save_model,
+)
+from jaxmbl._swingle.states import basis_state as basis_state
+from jaxmbl._swingle.states import neel_state as neel_state
+from jaxmbl._swingle.states import product_state as product_state
+from jaxmbl._swingle.u1 import random_u1_circuit as random_u1_circuit
+from jaxmbl._swingle.u1 import random_u1_generator as random_u1_generator
+from jaxmbl._swingle.u1 import sample_u1_model as sample_u1_model
+from jaxmbl._swingle.u1 import sample_u1_models as sample_u1_models
+from jaxmbl._swingle.unitaries import (
+    Circuit as Circuit,
+)
+from jaxmbl._swingle.unitaries import (
+    GeneratorUnitary as GeneratorUnitary,
+)
+from jaxmbl._swingle.unitaries import (
+    LocalUnitary as LocalUnitary,
+)
+from jaxmbl._swingle.unitaries import (
+    circuit as circuit,
+)
+from jaxmbl._swingle.unitaries import (
+    generator_unitary as generator_unitary,
+)
+from jaxmbl._swingle.unitaries import (
+    random_circuit as random_circuit,
+)
+from jaxmbl._swingle.unitaries import (
+    random_generator as random_generator,
+)
+from jaxmbl.sweep import SweepResult as SweepResult
+from jaxmbl.sweep import load_config as load_config
+from jaxmbl.sweep import load_run as load_run
+from jaxmbl.sweep import plot_run as plot_run
+from jaxmbl.sweep import register_observable as register_observable
+from jaxmbl.sweep import run_sweep as run_sweep
+
+try:
+    __version__ = _metadata.version("jaxmbl")
+except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -37,14 +37,26 @@ def run_suite(bench_dir=None, *, only=None, csv_path=None, extra_args=(), timeou
             [sys.executable, script.name, *extra_args], cwd=folder, capture_output=True, text=True, timeout=timeout
         )
         sys.stdout.write(proc.stdout.replace("BENCH_JSON", "  (json)").split("  (json)")[0])
-        records = [json.loads(line[len("BENCH_JSON ") :]) for line in proc.stdout.splitlines() if line.startswith("BENCH_JSON ")]
+        records = [
+            json.loads(line[len("BENCH_JSON ") :])
+            for line in proc.stdout.splitlines()
+            if line.startswith("BENCH_JSON ")
+        ]
         if proc.returncode != 0 or not records:
-            print(f"   failed (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:] }", flush=True)
+            print(f"   failed (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}", flush=True)
             rows.append({"date": stamp, "benchmark": script.stem, "case": "FAILED", "ratio": float("nan")})
             continue
         for rec in records:
             for r in rec["rows"]:
-                rows.append({"date": stamp, "benchmark": rec["benchmark"], **r, "peak_rss_mib": rec["peak_rss_mib"], "machine": json.dumps(rec["machine"])})
+                rows.append(
+                    {
+                        "date": stamp,
+                        "benchmark": rec["benchmark"],
+                        **r,
+                        "peak_rss_mib": rec["peak_rss_mib"],
+                        "machine": json.dumps(rec["machine"]),
+                    }
+                )
     _print_table(rows)
     if csv_path is None:
         csv_path = folder / "results.csv"
@@ -59,12 +71,27 @@ def _print_table(rows):
     for r in rows:
         case = str(r.get("case", r.get("N", "")))
         ratio = r.get("ratio", r.get("speedup", float("nan")))
-        print(f"{r['benchmark']:<24} {case[:34]:<34} {float(ratio):>10.3g} {float(r.get('peak_rss_mib', float('nan'))):>10.0f}")
+        print(
+            f"{r['benchmark']:<24} {case[:34]:<34} {float(ratio):>10.3g} {float(r.get('peak_rss_mib', float('nan'))):>10.0f}"
+        )
 
 
 def _append_csv(path, rows):
     path = Path(path)
-    fields = ["date", "benchmark", "case", "N", "ratio", "speedup", "jaxmbl_s", "baseline_s", "dense_s", "note", "peak_rss_mib", "machine"]
+    fields = [
+        "date",
+        "benchmark",
+        "case",
+        "N",
+        "ratio",
+        "speedup",
+        "jaxmbl_s",
+        "baseline_s",
+        "dense_s",
+        "note",
+        "peak_rss_mib",
+        "machine",
+    ]
     extra = sorted({k for r in rows for k in r} - set(fields))
     fields += extra
     new = not path.exists()

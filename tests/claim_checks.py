@@ -1,11 +1,13 @@
 """Shared helpers of the claim tests: run a claim at size "tiny" and read its checks."""
 
-from jaxmbl._claims import ClaimContext
+from jaxmbl.reproduce import ClaimContext
 
 
 def run_tiny(module, tmp_path, **kwargs):
     """``module.run`` at size "tiny", seed 0, figures under ``tmp_path``, no progress output."""
-    return module.run(ClaimContext(size="tiny", seed=0, out_dir=tmp_path, progress=lambda fraction, message: None), **kwargs)
+    return module.run(
+        ClaimContext(size="tiny", seed=0, out_dir=tmp_path, progress=lambda fraction, message: None), **kwargs
+    )
 
 
 def checks(result):

@@ -19,7 +19,7 @@ import scipy.integrate
 import scipy.linalg
 
 import jaxmbl as jm
-from jaxmbl._adiabatic import filter_ft, filter_time, quasi_adiabatic_generator, stability_sensitivity
+from jaxmbl._stability.adiabatic import filter_ft, filter_time, quasi_adiabatic_generator, stability_sensitivity
 
 
 # ----------------------------------------------------------------------------- references
@@ -43,7 +43,7 @@ def f_mp(tau):
     return float(mpmath.mpf(1) / 2 - mpmath.quad(lambda x: _bump_mp(x) * mpmath.sin(x * tau) / x, pieces) / mpmath.pi)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _f_grid(t_min, stop=260.0, step=0.1):
     """f(tau) on a tau grid by Simpson's rule in x (h = 5e-5); |f(260)| ~ 1e-9."""
     x = np.linspace(0, 1, 20001)
@@ -112,7 +112,7 @@ def family_k(s):
     return jm.SwingleModel(LAT4, H0_4, dataclasses.replace(K4, coef2=s * K4.coef2, coef1=s * K4.coef1))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def family_k_dense():
     K = ref.paulisum_dense(*K4.to_paulis())
     E = np.real(np.diag(ref.h0_dense(4, ref.h0_terms(H0_4))))

@@ -11,11 +11,11 @@ import scipy.stats
 from claim_checks import assert_passes_and_is_reported, checks, run_tiny
 
 import jaxmbl as jm
-from jaxmbl._claims import CLAIM_MODULES
-from jaxmbl._claims import c1_spectrum as c1
-from jaxmbl._claims import c2_area_law as c2
-from jaxmbl._claims import c3_transport as c3
-from jaxmbl._controls import clean_models, haar_models
+from jaxmbl._swingle.controls import clean_models, haar_models
+from jaxmbl.reproduce import CLAIM_MODULES
+from jaxmbl.reproduce import c1_spectrum as c1
+from jaxmbl.reproduce import c2_area_law as c2
+from jaxmbl.reproduce import c3_transport as c3
 
 
 # ---------------------------------------------------------------------------- the claims
@@ -74,8 +74,10 @@ def test_mixture_cdf_and_ks_distance_against_scipy():
     # eq. 2.8 mixture: Ñ ~ Binomial(N, 1/2), then a Gaussian of mean Ñ J0/2 and variance Ñ v
     N, J0, v = 5, 1.0, 1 / 12
     E = np.linspace(-0.5, 3.5, 9)
-    ref = sum(scipy.stats.binom.pmf(k, N, 0.5) * (scipy.stats.norm.cdf(E, k * J0 / 2, np.sqrt(k * v)) if k else (E >= 0))
-              for k in range(N + 1))
+    ref = sum(
+        scipy.stats.binom.pmf(k, N, 0.5) * (scipy.stats.norm.cdf(E, k * J0 / 2, np.sqrt(k * v)) if k else (E >= 0))
+        for k in range(N + 1)
+    )
     np.testing.assert_allclose(c1.mixture_cdf(E, N, J0, v), ref, atol=1e-12)
 
 
@@ -111,6 +113,6 @@ def test_mean_by_distance():
 
 @pytest.mark.parametrize("name", CLAIM_MODULES)
 def test_sizes_are_declared(name):
-    module = importlib.import_module(f"jaxmbl._claims.{name}")
+    module = importlib.import_module(f"jaxmbl.reproduce.{name}")
     assert set(module.SIZES) == {"tiny", "small", "medium", "large"}
     assert module.CLAIM.id == f"C{CLAIM_MODULES.index(name) + 1}" and module.CLAIM.run is module.run

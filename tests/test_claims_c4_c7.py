@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from claim_checks import assert_passes_and_is_reported, checks, run_tiny
 
-from jaxmbl._claims import c4_local_quench as c4
-from jaxmbl._claims import c5_global_quench as c5
-from jaxmbl._claims import c6_locality as c6
-from jaxmbl._claims import c7_u1 as c7
-from jaxmbl._controls import clean_models, haar_models
-from jaxmbl._u1 import sample_u1_models
+from jaxmbl._swingle.controls import clean_models, haar_models
+from jaxmbl._swingle.u1 import sample_u1_models
+from jaxmbl.reproduce import c4_local_quench as c4
+from jaxmbl.reproduce import c5_global_quench as c5
+from jaxmbl.reproduce import c6_locality as c6
+from jaxmbl.reproduce import c7_u1 as c7
 
 
 @pytest.mark.parametrize("module", [c4, c6], ids=["C4", "C6"])
@@ -93,7 +93,7 @@ def test_c6_fronts_on_synthetic_light_cones():
 
 def test_c7_density_wave_has_unit_imbalance():
     import jaxmbl as jm
-    from jaxmbl._observables import imbalance, occupations
+    from jaxmbl._analysis.observables import imbalance, occupations
 
     lat = jm.Lattice((6,))
     psi = c7.density_wave(lat)

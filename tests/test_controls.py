@@ -1,4 +1,4 @@
-"""jaxmbl._controls: the negative-control models (dense Haar U, disorder-free H0)."""
+"""jaxmbl._swingle.controls: the negative-control models (dense Haar U, disorder-free H0)."""
 
 import jax.numpy as jnp
 import jax.random as jr
@@ -7,8 +7,8 @@ import pytest
 import reference as ref
 
 import jaxmbl as jm
-from jaxmbl._controls import DenseUnitary, clean_models, haar_models, haar_unitary
-from jaxmbl._u1 import sample_u1_models
+from jaxmbl._swingle.controls import DenseUnitary, clean_models, haar_models, haar_unitary
+from jaxmbl._swingle.u1 import sample_u1_models
 
 LAT = jm.Lattice((4,))
 

@@ -3,20 +3,17 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import reference as ref
 
 import jaxmbl as jm
-from jaxmbl._conventions import check_state_memory, site_mask
-from jaxmbl._kernels import apply_one_site, apply_two_site
-
-import reference as ref
+from jaxmbl._core.conventions import check_state_memory, site_mask
+from jaxmbl._core.kernels import apply_one_site, apply_two_site
 
 CNOT = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=complex)
 
 
 def test_pauli_matrices_are_I_X_Y_Z_unnormalised():
-    expected = np.array(
-        [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
-    )
+    expected = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
     np.testing.assert_array_equal(np.asarray(jm.PAULI), expected)
     I, X, Y, Z = expected
     np.testing.assert_allclose(X @ Y, 1j * Z)

@@ -19,18 +19,18 @@ MODELS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model(name):
     shape, pbc, kind = MODELS[name]
     return jm.sample_model(jr.key(42), jm.Lattice(shape, pbc), xi=1.2, unitary=kind, strength=0.6)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dense(name):
     return ref.model_dense(_model(name))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _psi0(n_sites, batch=()):
     return ref.random_state(np.random.default_rng(n_sites), n_sites, batch)
 

@@ -1,4 +1,4 @@
-"""Tests of jaxmbl._entanglement against dense numpy partial traces and analytic values."""
+"""Tests of jaxmbl._analysis.entanglement against dense numpy partial traces and analytic values."""
 
 import string
 
@@ -224,9 +224,7 @@ def test_mutual_information(rng):
     np.testing.assert_allclose(np.asarray(mutual_information(psi, A, B)), 2 * np.asarray(entropy(psi, A)), atol=1e-10)
     for a, b in [((0,), (6,)), ((1, 2), (4, 5)), ((0, 3), (2,))]:
         i_ab = np.asarray(mutual_information(psi, a, b))
-        ref = [
-            dense_entropy(v, a, 7) + dense_entropy(v, b, 7) - dense_entropy(v, a + b, 7) for v in psi
-        ]
+        ref = [dense_entropy(v, a, 7) + dense_entropy(v, b, 7) - dense_entropy(v, a + b, 7) for v in psi]
         np.testing.assert_allclose(i_ab, ref, atol=1e-10)
         assert np.all(i_ab > -1e-12)
 
@@ -377,4 +375,4 @@ def test_bad_input(monkeypatch):
 def test_public_namespace():
     names = ("reduced_density_matrix", "entanglement_spectrum", "entropy", "mutual_information", "dephased_entropy")
     for name in names:
-        assert getattr(jaxmbl, name).__module__ == "jaxmbl._entanglement"
+        assert getattr(jaxmbl, name).__module__ == "jaxmbl._analysis.entanglement"

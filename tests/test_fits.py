@@ -1,11 +1,11 @@
-"""jaxmbl._fits against scipy.stats."""
+"""jaxmbl._analysis.fits against scipy.stats."""
 
 import numpy as np
 import pytest
 import scipy.stats
 
-from jaxmbl._claims import ClaimResult, Measurement
-from jaxmbl._fits import decay_length, line_fit, standard_error
+from jaxmbl._analysis.fits import decay_length, line_fit, standard_error
+from jaxmbl.reproduce import ClaimResult, Measurement
 
 
 def test_line_fit_matches_linregress(rng):
@@ -43,7 +43,11 @@ def test_claim_result_from_checks():
     checks = {"a": True, "b": None, "c": False}
     result = ClaimResult.from_checks("C9", "t", "crit", checks, {"x": Measurement(1.0)}, details="d")
     assert result.measured["x"].value == 1.0 and result.details == "d" and not result.passed
-    assert {k: v for k, v in result.measured.items() if k != "x"} == {"check: a": "pass", "check: b": "n/a", "check: c": "FAIL"}
+    assert {k: v for k, v in result.measured.items() if k != "x"} == {
+        "check: a": "pass",
+        "check: b": "n/a",
+        "check: c": "FAIL",
+    }
     assert ClaimResult.from_checks("C9", "t", "crit", {"a": True, "b": None}, {}).passed
     numpy_checks = {"a": np.bool_(True), "b": np.float64(0.3) < 0.1}  # numpy booleans, as comparisons give
     result = ClaimResult.from_checks("C9", "t", "crit", numpy_checks, {})

@@ -9,7 +9,7 @@ import pytest
 import reference as ref
 
 import jaxmbl as jm
-from jaxmbl._lbits import lbit_phases
+from jaxmbl._swingle.lbits import lbit_phases
 
 T_LONG = 1e12
 

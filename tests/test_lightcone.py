@@ -1,4 +1,4 @@
-"""Tests of jaxmbl._lightcone against dense numpy state vectors (tests/reference.py)."""
+"""Tests of jaxmbl._analysis.lightcone against dense numpy state vectors (tests/reference.py)."""
 
 import jax
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from reference import circuit_dense, generator_dense
 
 import jaxmbl as jm
-from jaxmbl._lightcone import (
+from jaxmbl._analysis.lightcone import (
     MAX_CONE_SITES,
     cone_entropies,
     eigenstate_entropies,
@@ -21,7 +21,9 @@ def numpy_entropies(columns, region, n_sites, alpha=1):
     """Entropy of region for every column state of ``columns`` (2**N, K), by SVD in numpy."""
     rest = [r for r in range(n_sites) if r not in region]
     psi = columns.T.reshape((-1,) + (2,) * n_sites)
-    M = psi.transpose([0] + [1 + r for r in sorted(region)] + [1 + r for r in rest]).reshape(psi.shape[0], 2 ** len(region), -1)
+    M = psi.transpose([0] + [1 + r for r in sorted(region)] + [1 + r for r in rest]).reshape(
+        psi.shape[0], 2 ** len(region), -1
+    )
     p = np.linalg.svd(M, compute_uv=False) ** 2
     p = p / p.sum(-1, keepdims=True)
     if alpha == 1:
@@ -90,7 +92,9 @@ def test_long_chain_tables_are_translation_copies():
     bits = rng.integers(0, 2, size=(4, 1000))
     flipped = bits.copy()
     flipped[:, :400] ^= 1  # far from the cut
-    np.testing.assert_allclose(lightcone_entropies(big, range(500), bits), lightcone_entropies(big, range(500), flipped), atol=0)
+    np.testing.assert_allclose(
+        lightcone_entropies(big, range(500), bits), lightcone_entropies(big, range(500), flipped), atol=0
+    )
 
 
 def test_components_each_cross_the_cut_and_are_disjoint():

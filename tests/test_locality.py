@@ -1,4 +1,4 @@
-"""Tests of jaxmbl._locality against dense numpy operators (tests/reference.py)."""
+"""Tests of jaxmbl._analysis.transport against dense numpy operators (tests/reference.py)."""
 
 import jax
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from reference import X, all_bits, h0_terms, model_dense, random_state, site_op
 
 import jaxmbl as jm
-from jaxmbl._locality import energy_density, flip_amplitudes, lbit_energy_density
+from jaxmbl._analysis.transport import energy_density, flip_amplitudes, lbit_energy_density
 
 
 def reference_site_energies(model):
@@ -49,7 +49,9 @@ def test_energy_density_matches_dense_expectation(models, rng):
                 op = U @ np.diag(h[r]) @ U.conj().T
                 np.testing.assert_allclose(e[i, k, r], np.real(psi[i, k].conj() @ op @ psi[i, k]), atol=1e-12)
         H, _, _ = model_dense(one(models, i))
-        np.testing.assert_allclose(e[i].sum(-1), np.real(np.einsum("ki,ij,kj->k", psi[i].conj(), H, psi[i])), atol=1e-12)
+        np.testing.assert_allclose(
+            e[i].sum(-1), np.real(np.einsum("ki,ij,kj->k", psi[i].conj(), H, psi[i])), atol=1e-12
+        )
 
 
 def test_flip_amplitudes_match_dense_operator(models):

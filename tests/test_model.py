@@ -22,13 +22,13 @@ MODELS = {
 SQUARE = jm.Lattice((2, 2), True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model(name):
     shape, pbc, kind = MODELS[name]
     return jm.sample_model(jr.key(42), jm.Lattice(shape, pbc), xi=1.2, unitary=kind, strength=0.6)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dense(name):
     return ref.model_dense(_model(name))
 

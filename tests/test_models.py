@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jaxmbl import Lattice
-from jaxmbl._models import random_field_heisenberg, random_local_perturbation
+from jaxmbl._hamiltonians.models import random_field_heisenberg, random_local_perturbation
 
 SX = np.array([[0, 0.5], [0.5, 0]])
 SY = np.array([[0, -0.5j], [0.5j, 0]])
@@ -37,8 +37,12 @@ def fields_of(H):
 
 @pytest.mark.parametrize(
     "lattice,J,Jz",
-    [(Lattice((6,)), 1.0, None), (Lattice((5,), pbc=True), 0.7, 0.3), (Lattice((2, 3)), 1.0, 2.0),
-     (Lattice((3, 3), pbc=True), -1.0, 0.0)],
+    [
+        (Lattice((6,)), 1.0, None),
+        (Lattice((5,), pbc=True), 0.7, 0.3),
+        (Lattice((2, 3)), 1.0, 2.0),
+        (Lattice((3, 3), pbc=True), -1.0, 0.0),
+    ],
 )
 def test_heisenberg_matches_spin_half_reference(lattice, J, Jz):
     H = random_field_heisenberg(jax.random.key(3), lattice, 2.5, J, Jz=Jz)
@@ -115,8 +119,14 @@ def cluster_of(label):
 
 @pytest.mark.parametrize(
     "lattice,k,n_clusters",
-    [(Lattice((5,)), 1, 5), (Lattice((5,)), 2, 4), (Lattice((5,), pbc=True), 2, 5), (Lattice((5,)), 3, 3),
-     (Lattice((2, 3)), 2, 7), (Lattice((2, 3)), 3, 10)],
+    [
+        (Lattice((5,)), 1, 5),
+        (Lattice((5,)), 2, 4),
+        (Lattice((5,), pbc=True), 2, 5),
+        (Lattice((5,)), 3, 3),
+        (Lattice((2, 3)), 2, 7),
+        (Lattice((2, 3)), 3, 10),
+    ],
 )
 def test_local_perturbation_structure_and_norm(lattice, k, n_clusters):
     norm = 0.7

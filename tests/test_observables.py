@@ -1,4 +1,4 @@
-"""jaxmbl._observables against numpy references: occupations, imbalance, number and configurational
+"""jaxmbl._analysis.observables against numpy references: occupations, imbalance, number and configurational
 entropy, and the batched multi-region entropies."""
 
 import jax
@@ -8,7 +8,7 @@ import pytest
 import reference as ref
 
 import jaxmbl as jm
-from jaxmbl._observables import (
+from jaxmbl._analysis.observables import (
     configurational_entropy,
     imbalance,
     number_distribution,

@@ -1,4 +1,4 @@
-"""jaxmbl._operator_spreading against brute-force dense references (Pauli decompositions, scipy
+"""jaxmbl._analysis.spreading against brute-force dense references (Pauli decompositions, scipy
 expm, operator norms, exact infinite-temperature traces)."""
 
 import itertools
@@ -12,7 +12,7 @@ import reference as ref
 import scipy.linalg
 
 import jaxmbl as jm
-from jaxmbl._operator_spreading import (
+from jaxmbl._analysis.spreading import (
     _otoc_core,
     dressed_operator_weights,
     generator_matrix,
@@ -57,8 +57,12 @@ def test_dressed_weights_vanish_outside_the_circuit_light_cone_and_batch():
     assert w.shape == (3, len(radii))
     assert w[:, 2:].max() < 1e-13  # depth 2: tau^z_3 lives on sites 1..5
     assert w[:, 1].min() > 1e-6
-    loop = np.stack([np.asarray(dressed_operator_weights(jax.tree_util.tree_map(lambda x: x[i], models.U), lat, 3)[1])
-                     for i in range(3)])
+    loop = np.stack(
+        [
+            np.asarray(dressed_operator_weights(jax.tree_util.tree_map(lambda x: x[i], models.U), lat, 3)[1])
+            for i in range(3)
+        ]
+    )
     np.testing.assert_allclose(loop, w, atol=1e-14)
 
 
@@ -109,8 +113,12 @@ def test_otoc_batches_and_jits():
     ts = np.array([0.5, 1e6])
     C = np.asarray(otoc(models, ts, key=jr.key(7), n_states=2))
     assert C.shape == (3, 2, N)
-    loop = np.stack([np.asarray(otoc(jax.tree_util.tree_map(lambda x: x[i], models), ts, key=jr.key(7), n_states=2))
-                     for i in range(3)])
+    loop = np.stack(
+        [
+            np.asarray(otoc(jax.tree_util.tree_map(lambda x: x[i], models), ts, key=jr.key(7), n_states=2))
+            for i in range(3)
+        ]
+    )
     np.testing.assert_allclose(loop, C, atol=1e-12)
     jitted = jax.jit(lambda m: otoc(m, ts, key=jr.key(7), n_states=2))(models)
     np.testing.assert_allclose(np.asarray(jitted), C, atol=1e-12)

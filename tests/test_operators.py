@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from jaxmbl import Lattice
-from jaxmbl._operators import PauliSum, sector_basis
+from jaxmbl._hamiltonians.pauli import PauliSum, sector_basis
 
 SIGMA = {
     "I": np.eye(2),
@@ -68,7 +68,7 @@ def test_apply_and_dense_match_kron_reference(rng, n_sites, n_terms, max_weight)
 
 
 def test_many_terms_take_the_scanned_path(rng, monkeypatch):
-    import jaxmbl._pauli_kernels as ops
+    import jaxmbl._hamiltonians.pauli_kernels as ops
 
     monkeypatch.setattr(ops, "_MAX_STATIC_GROUPS", 20)  # as for > 256 flip masks, at a test-sized cost
     terms = random_terms(rng, 7, 100, max_weight=3)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import jaxmbl as jm
-from jaxmbl._ed import eigvalsh
-from jaxmbl._operators import PauliSum
-from jaxmbl._perturbed import lbit_frame, perturbed_model
+from jaxmbl._hamiltonians.ed import eigvalsh
+from jaxmbl._hamiltonians.pauli import PauliSum
+from jaxmbl._hamiltonians.perturbed import lbit_frame, perturbed_model
 
 PAULI = {"I": np.eye(2), "X": np.array([[0, 1], [1, 0]]), "Y": np.array([[0, -1j], [1j, 0]]), "Z": np.diag([1.0, -1.0])}
 

@@ -1,4 +1,4 @@
-"""jaxmbl._quench against dense references: frames, and evolution from per-realization l-bit-frame states."""
+"""jaxmbl._swingle.frames against dense references: frames, and evolution from per-realization l-bit-frame states."""
 
 import jax
 import jax.numpy as jnp
@@ -9,7 +9,7 @@ import reference as ref
 import scipy.linalg
 
 import jaxmbl as jm
-from jaxmbl._quench import evolve_lbit_frame, to_lbit_frame, to_physical_frame
+from jaxmbl._swingle.frames import evolve_lbit_frame, to_lbit_frame, to_physical_frame
 
 N = 5
 LAT = jm.Lattice((N,))

@@ -8,11 +8,11 @@ import jax.random as jr
 import numpy as np
 import pytest
 import scipy.linalg
+from reference import X, Y, Z, kron_all, lattice_distances, model_dense, partial_trace_keep, pauli_dense, site_op
 
 import jaxmbl as jm
-from jaxmbl import _registry as R
-from jaxmbl._builtin_observables import mean_gap_ratio
-from reference import X, Y, Z, kron_all, lattice_distances, model_dense, partial_trace_keep, pauli_dense, site_op
+import jaxmbl.sweep._registry as R
+from jaxmbl.sweep._observables import mean_gap_ratio
 
 
 # ----------------------------------------------------------------------------- references
@@ -54,7 +54,9 @@ def swingle():
 @pytest.fixture(scope="module")
 def heisenberg():
     lat = jm.Lattice((6,))
-    return lat, R.FAMILIES["heisenberg"].build(jr.key(4), lat, {"W": 2.0, "J": 1.0, "Jz": None, "sector": None}, jnp.float64)
+    return lat, R.FAMILIES["heisenberg"].build(
+        jr.key(4), lat, {"W": 2.0, "J": 1.0, "Jz": None, "sector": None}, jnp.float64
+    )
 
 
 # ----------------------------------------------------------------------------- spectra
@@ -140,10 +142,14 @@ def test_imbalance_swingle_and_heisenberg(swingle, heisenberg):
     ts = {"logspace": [-1, 2, 4]}
     lat, model = swingle
     fn, kw = prepared("imbalance", "swingle", lat, times=ts)
-    np.testing.assert_allclose(fn(model, **kw), imbalance_ref(model_dense(model)[0], 5, np.logspace(-1, 2, 4)), atol=1e-9)
+    np.testing.assert_allclose(
+        fn(model, **kw), imbalance_ref(model_dense(model)[0], 5, np.logspace(-1, 2, 4)), atol=1e-9
+    )
     lat, model = heisenberg
     fn, kw = prepared("imbalance", "heisenberg", lat, times=ts)
-    np.testing.assert_allclose(fn(model, **kw), imbalance_ref(heisenberg_ref(model, 6)[0], 6, np.logspace(-1, 2, 4)), atol=1e-9)
+    np.testing.assert_allclose(
+        fn(model, **kw), imbalance_ref(heisenberg_ref(model, 6)[0], 6, np.logspace(-1, 2, 4)), atol=1e-9
+    )
 
 
 def test_quench_entropy_heisenberg(heisenberg):

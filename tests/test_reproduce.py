@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-import jaxmbl._claims as claims_pkg
-from jaxmbl._claims import Claim, ClaimResult, Measurement
+import jaxmbl.reproduce as claims_pkg
 from jaxmbl._cli import main
-from jaxmbl._reproduce import render_report, reproduce
+from jaxmbl.reproduce import Claim, ClaimResult, Measurement
+from jaxmbl.reproduce import render_report, reproduce
 
 
 def fake_claims(calls, fail=()):
@@ -59,7 +59,9 @@ def test_writes_report_and_claims_json(tmp_path, calls):
 
 def test_report_tables_escape_pipes_so_every_row_has_four_cells():
     result = fake_claims([])[0].run(type("Ctx", (), {"size": "small", "seed": 0, "progress": lambda *a: None})())
-    meta = dict(size="small", seed=0, date="today", jaxmbl="0", jax="0", numpy="0", python="3", devices=["cpu"], x64=True)
+    meta = dict(
+        size="small", seed=0, date="today", jaxmbl="0", jax="0", numpy="0", python="3", devices=["cpu"], x64=True
+    )
     report = render_report([result.as_dict()], meta)
     rows = [line for line in report.splitlines() if line.startswith(("| slope", "| check"))]
     assert len(rows) == 2

@@ -13,11 +13,13 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
+from reference import model_dense
 
 import jaxmbl as jm
-from jaxmbl import _registry, _results, _runs
+import jaxmbl.sweep._registry as _registry
+import jaxmbl.sweep._results as _results
+import jaxmbl.sweep._runner as _runs
 from jaxmbl._cli import main
-from reference import model_dense
 
 SEED = 3
 XIS = [0.5, 2.0]
@@ -56,13 +58,19 @@ def toml_text(cfg) -> str:
 
 def run_script(code: str, *args, env=None):
     env = {**os.environ, "JAX_PLATFORMS": "cpu", **(env or {})}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 RUN = """
     import sys, jax
     jax.config.update("jax_enable_x64", True)
-    from jaxmbl._runs import run_sweep
+    from jaxmbl.sweep._runner import run_sweep
     res = run_sweep(sys.argv[1], sys.argv[2], progress=False)
     print(jax.device_count(), res.complete)
 """
@@ -97,8 +105,11 @@ def test_reference_run_is_complete_and_keyed_by_point_and_realization(ref):
             np.testing.assert_allclose(ref.values["r"][p][i], expected, atol=1e-12)
     agg = ref.aggregates["r"][1]
     x = ref.values["r"][1]
-    np.testing.assert_allclose([agg["mean"], agg["sem"], agg["median"], agg["typical"]],
-                               [x.mean(), x.std(ddof=1) / 8, np.median(x), np.exp(np.log(x).mean())], rtol=1e-12)
+    np.testing.assert_allclose(
+        [agg["mean"], agg["sem"], agg["median"], agg["typical"]],
+        [x.mean(), x.std(ddof=1) / 8, np.median(x), np.exp(np.log(x).mean())],
+        rtol=1e-12,
+    )
 
 
 def test_chunk_size_does_not_change_a_bit(ref, tmp_path):
@@ -123,7 +134,7 @@ def test_four_devices_match_one_device_bitwise(ref, tmp_path):
 SLOW = """
 import json, os, threading
 import jax, jax.numpy as jnp, numpy as np
-from jaxmbl._registry import register_observable
+from jaxmbl.sweep._registry import register_observable
 
 def _hold(x):
     # In the child run: once 3 chunks are on disk, never return, so the run stops mid-way whatever
@@ -246,7 +257,11 @@ def test_nonfinite_values_are_named_and_never_averaged(tmp_path):
         c = model.h0.coef[0][0]  # onsite coupling of site 0, uniform in [0, J0]
         return {"c": c, "x": jnp.where(c < 0.3, jnp.nan, jnp.log(c))}
 
-    cfg = {"model": {"L": 3}, "run": {"realizations": 24, "seed": 1}, "observables": {"f": {"observable": "test_flaky"}}}
+    cfg = {
+        "model": {"L": 3},
+        "run": {"realizations": 24, "seed": 1},
+        "observables": {"f": {"observable": "test_flaky"}},
+    }
     with pytest.warns(UserWarning, match=r"f\.x is non-finite at grid point 0 .* realizations \["):
         res = _runs.run_sweep(cfg, tmp_path / "run", progress=False)
     c, x = res.values["f.c"][0], res.values["f.x"][0]
@@ -256,7 +271,9 @@ def test_nonfinite_values_are_named_and_never_averaged(tmp_path):
     good = np.log(c[c >= 0.3])
     agg = res.aggregates["f.x"][0]
     assert agg["n"] == len(good)
-    np.testing.assert_allclose([agg["mean"], agg["sem"]], [good.mean(), good.std(ddof=1) / np.sqrt(len(good))], rtol=1e-12)
+    np.testing.assert_allclose(
+        [agg["mean"], agg["sem"]], [good.mean(), good.std(ddof=1) / np.sqrt(len(good))], rtol=1e-12
+    )
     np.testing.assert_allclose(res.aggregates["f.c"][0]["typical"], np.exp(np.log(c).mean()), rtol=1e-12)
 
 
@@ -268,11 +285,18 @@ def test_heisenberg_family_sweep(tmp_path):
         "observables": {"r": {"observable": "r_tilde"}},
     }
     res = _runs.run_sweep(cfg, tmp_path / "run", progress=False)
-    H = _registry.FAMILIES["heisenberg"].build(jr.fold_in(jr.fold_in(jr.key(2), 1), 3), jm.Lattice((6,)), {"W": 6.0, "J": 1.0, "Jz": None, "sector": None}, jnp.float64)
+    H = _registry.FAMILIES["heisenberg"].build(
+        jr.fold_in(jr.fold_in(jr.key(2), 1), 3),
+        jm.Lattice((6,)),
+        {"W": 6.0, "J": 1.0, "Jz": None, "sector": None},
+        jnp.float64,
+    )
     from test_registry import heisenberg_ref, r_ref
 
     dense, sector = heisenberg_ref(H, 6)
-    np.testing.assert_allclose(res.values["r"][1][3], r_ref(np.linalg.eigvalsh(dense[np.ix_(sector, sector)])), atol=1e-10)
+    np.testing.assert_allclose(
+        res.values["r"][1][3], r_ref(np.linalg.eigvalsh(dense[np.ix_(sector, sector)])), atol=1e-10
+    )
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -311,8 +335,18 @@ def bad(section, key, value):
         (bad("observables", "S", {"observable": "eigenstate_entropy", "region": [0, 7]}), r"^observables\.S: region"),
         (bad("observables", "l", {"observable": "lbit_profile", "foo": 1}), r"^observables\.l: "),
         ({**config(), "observables": {}}, r"^observables: give at least one"),
-        ({"model": {"family": "heisenberg", "L": 4}, "run": {"realizations": 2}, "observables": {"r_tilde": {}}}, r"^model\.W: missing"),
-        ({"model": {"family": "heisenberg", "L": 4, "W": 1.0}, "run": {"realizations": 2}, "observables": {"lbit_profile": {}}}, r"^observables\.lbit_profile: observable 'lbit_profile' is not defined for family 'heisenberg'"),
+        (
+            {"model": {"family": "heisenberg", "L": 4}, "run": {"realizations": 2}, "observables": {"r_tilde": {}}},
+            r"^model\.W: missing",
+        ),
+        (
+            {
+                "model": {"family": "heisenberg", "L": 4, "W": 1.0},
+                "run": {"realizations": 2},
+                "observables": {"lbit_profile": {}},
+            },
+            r"^observables\.lbit_profile: observable 'lbit_profile' is not defined for family 'heisenberg'",
+        ),
     ],
 )
 def test_bad_config_names_the_key(cfg, match, tmp_path):
@@ -346,7 +380,10 @@ def test_unwritable_out_is_reported_before_any_computation(tmp_path, monkeypatch
 def test_memory_guard_refuses_up_front_with_numbers(tmp_path, monkeypatch):
     monkeypatch.setattr(_runs, "_trace", lambda *a, **k: pytest.fail("computation started"))
     monkeypatch.setenv("JAXMBL_MEMORY_LIMIT_GB", "1e-7")
-    with pytest.raises(ValueError, match=r"one realization at grid point 0 .* needs about [0-9.]+ MiB, more than the [0-9.e-]+ MiB budget"):
+    with pytest.raises(
+        ValueError,
+        match=r"one realization at grid point 0 .* needs about [0-9.]+ MiB, more than the [0-9.e-]+ MiB budget",
+    ):
         _runs.run_sweep(config(8), tmp_path / "a", progress=False)
     monkeypatch.setenv("JAXMBL_MEMORY_LIMIT_GB", "2e-5")
     cfg = config(8)

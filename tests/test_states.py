@@ -6,7 +6,7 @@ import pytest
 import reference as ref
 
 import jaxmbl as jm
-from jaxmbl._states import neel_index
+from jaxmbl._swingle.states import neel_index
 
 
 def _spinor(theta, phi):

@@ -17,7 +17,7 @@ Traced times (``evolve``, incl. d/dt) and traced basis indices (``eigenstates``)
 
 import dataclasses
 import functools
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -58,8 +58,8 @@ class Case:
     name: str
     fn: Callable
     inputs: Callable  # () -> list of N_REAL pytrees
-    grad: Optional[tuple] = None
-    dense_scalar: Optional[Callable] = None
+    grad: tuple | None = None
+    dense_scalar: Callable | None = None
     rtol: float = 1e-11
     jit_bug: str = ""  # a known core bug that breaks jax.jit of this case (strict xfail)
 
@@ -77,7 +77,7 @@ def _keys():
     return list(jr.split(jr.key(7), N_REAL))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model0():
     return _models("generator")[0]
 
@@ -162,32 +162,67 @@ def _entropy_after_evolve(m):
 
 
 CASES = [
-    Case("energies", jm.energies, lambda: _models("circuit"),
-         grad=(_h0_params, _with_h0, lambda m: jnp.sum(jnp.sin(jm.energies(m))))),
+    Case(
+        "energies",
+        jm.energies,
+        lambda: _models("circuit"),
+        grad=(_h0_params, _with_h0, lambda m: jnp.sum(jnp.sin(jm.energies(m)))),
+    ),
     Case("eigenstates", lambda m: jm.eigenstates(m, np.array([0, 3, 9])), lambda: _models("generator")),
     Case("dense_hamiltonian", jm.dense_hamiltonian, lambda: _models("circuit", LAT2D)),
-    Case("evolve-states-circuit", lambda m: jm.evolve(m, PSI0, TS), lambda: _models("circuit"),
-         grad=(_h0_params, _with_h0, _evolved_z0), dense_scalar=_dense_evolved_z0),
-    Case("evolve-observables-generator", lambda m: jm.evolve(m, PSI0, TS, observables=_z0),
-         lambda: _models("generator"), grad=(_h0_params, _with_h0, _evolved_z0), dense_scalar=_dense_evolved_z0),
-    Case("evolve-entropy-2d", lambda m: jm.evolve(m, PSI0, TS, observables=_entropy01),
-         lambda: _models("circuit", LAT2D), grad=(_h0_params, _with_h0, _entropy_after_evolve), rtol=1e-9),
-    Case("evolve-traced-time", _evolved_z0_at, _times,
-         grad=(_theta_params, _theta_rebuild, _evolved_z0_at), dense_scalar=_dense_evolved_z0_at),
-    Case("eigenstates-traced-idx", lambda idx: jm.eigenstates(_model0(), idx),
-         _indices),
+    Case(
+        "evolve-states-circuit",
+        lambda m: jm.evolve(m, PSI0, TS),
+        lambda: _models("circuit"),
+        grad=(_h0_params, _with_h0, _evolved_z0),
+        dense_scalar=_dense_evolved_z0,
+    ),
+    Case(
+        "evolve-observables-generator",
+        lambda m: jm.evolve(m, PSI0, TS, observables=_z0),
+        lambda: _models("generator"),
+        grad=(_h0_params, _with_h0, _evolved_z0),
+        dense_scalar=_dense_evolved_z0,
+    ),
+    Case(
+        "evolve-entropy-2d",
+        lambda m: jm.evolve(m, PSI0, TS, observables=_entropy01),
+        lambda: _models("circuit", LAT2D),
+        grad=(_h0_params, _with_h0, _entropy_after_evolve),
+        rtol=1e-9,
+    ),
+    Case(
+        "evolve-traced-time",
+        _evolved_z0_at,
+        _times,
+        grad=(_theta_params, _theta_rebuild, _evolved_z0_at),
+        dense_scalar=_dense_evolved_z0_at,
+    ),
+    Case("eigenstates-traced-idx", lambda idx: jm.eigenstates(_model0(), idx), _indices),
     Case("circuit-apply", lambda m: m.U.apply(PSI0), lambda: _models("circuit")),
     Case("circuit-apply_adjoint", lambda m: m.U.apply_adjoint(PSI0), lambda: _models("circuit", LAT2D)),
-    Case("generator-apply", lambda m: m.U.apply(PSI0), lambda: _models("generator"),
-         grad=(_u_params, _with_coef2, _overlap2), dense_scalar=_dense_overlap2),
+    Case(
+        "generator-apply",
+        lambda m: m.U.apply(PSI0),
+        lambda: _models("generator"),
+        grad=(_u_params, _with_coef2, _overlap2),
+        dense_scalar=_dense_overlap2,
+    ),
     Case("generator-apply_adjoint", lambda m: m.U.apply_adjoint(PSI0), lambda: _models("generator", LAT2D)),
     Case("sample_model-circuit", lambda k: jm.sample_model(k, LAT2D), _keys),
     Case("sample_model-generator", lambda k: jm.sample_model(k, LAT, unitary="generator", strength=0.6), _keys),
-    Case("reduce_phase", lambda J: jm.reduce_phase(J, 1e12),
-         lambda: list(jr.uniform(jr.key(3), (N_REAL, 16), minval=-2.0, maxval=2.0)),
-         grad=(_theta_params, _theta_rebuild, _phase_sin)),
-    Case("product_state", jm.product_state, lambda: list(jr.uniform(jr.key(4), (N_REAL, 4), maxval=np.pi)),
-         grad=(_theta_params, _theta_rebuild, _product_z0)),
+    Case(
+        "reduce_phase",
+        lambda J: jm.reduce_phase(J, 1e12),
+        lambda: list(jr.uniform(jr.key(3), (N_REAL, 16), minval=-2.0, maxval=2.0)),
+        grad=(_theta_params, _theta_rebuild, _phase_sin),
+    ),
+    Case(
+        "product_state",
+        jm.product_state,
+        lambda: list(jr.uniform(jr.key(4), (N_REAL, 4), maxval=np.pi)),
+        grad=(_theta_params, _theta_rebuild, _product_z0),
+    ),
 ]
 IDS = [c.name for c in CASES]
 

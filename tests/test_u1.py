@@ -1,4 +1,4 @@
-"""jaxmbl._u1: charge-conserving unitaries and models, checked with dense numpy references."""
+"""jaxmbl._swingle.u1: charge-conserving unitaries and models, checked with dense numpy references."""
 
 import jax
 import jax.random as jr
@@ -7,13 +7,13 @@ import pytest
 import reference as ref
 
 import jaxmbl as jm
-from jaxmbl._unitaries import U1_BOND_BASIS
-from jaxmbl._u1 import (
+from jaxmbl._swingle.u1 import (
     random_u1_circuit,
     random_u1_generator,
     sample_u1_model,
     sample_u1_models,
 )
+from jaxmbl._swingle.unitaries import U1_BOND_BASIS
 
 N = 5
 LAT = jm.Lattice((N,))
@@ -28,11 +28,14 @@ def test_bond_basis_commutes_with_the_two_site_charge():
         np.testing.assert_allclose(h @ q2 - q2 @ h, 0, atol=1e-15)
 
 
-@pytest.mark.parametrize("make", [
-    lambda k: random_u1_circuit(k, LAT, depth=3, strength=2.0),
-    lambda k: random_u1_generator(k, LAT, strength=1.5),
-    lambda k: random_u1_generator(k, jm.Lattice((2, 2), True), strength=1.0),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda k: random_u1_circuit(k, LAT, depth=3, strength=2.0),
+        lambda k: random_u1_generator(k, LAT, strength=1.5),
+        lambda k: random_u1_generator(k, jm.Lattice((2, 2), True), strength=1.0),
+    ],
+)
 def test_unitaries_conserve_the_charge(make):
     U = make(jr.key(0))
     Ud = ref.unitary_dense(U)

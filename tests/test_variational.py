@@ -11,7 +11,7 @@ import reference as ref
 import scipy.linalg
 
 import jaxmbl as jm
-from jaxmbl._variational import brickwork_sites, fit_lbits, offdiagonal_cost, pauli_gates
+from jaxmbl._stability.variational import brickwork_sites, fit_lbits, offdiagonal_cost, pauli_gates
 
 LAT6 = jm.Lattice((6,))
 DEPTH = 2
@@ -29,14 +29,14 @@ def offdiag_ref(U, H):
     return np.sum(np.abs(M - np.diag(np.diag(M))) ** 2) / np.sum(np.abs(H) ** 2)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def target():
     model = jm.sample_model(jr.key(3), LAT6, unitary="circuit", depth=DEPTH, strength=0.5)
     H, _, E = ref.model_dense(model)
     return model, H, E
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(seed=0):
     _, H, _ = target()
     return fit_lbits(H, LAT6, depth=DEPTH, steps=STEPS, learning_rate=0.02, key=jr.key(seed))

@@ -1,0 +1,42 @@
+"""One ``evolve`` for every Hamiltonian: the exact Swingle path or the matrix-free propagator."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxmbl._hamiltonians.krylov import krylov_evolve
+from jaxmbl._swingle.dynamics import evolve_exact
+from jaxmbl._swingle.model import SwingleModel, map_realizations
+
+
+def evolve(H, psi0, ts, observables=None, *, return_info: bool = False, **kwargs):
+    """``exp(-iHt) psi0`` for every t in ``ts``; one function for every Hamiltonian.
+
+    For a :class:`SwingleModel` this is the exact fast path :func:`evolve_exact` (no time
+    stepping, any t; keyword ``batch_size``). Other Hamiltonians (a :class:`PauliSum`, a
+    :class:`PerturbedModel`, ...) go to the matrix-free propagator :func:`krylov_evolve`
+    (keywords ``tol``, ``method``, ...).
+
+    Returns:
+        The states (or ``observables`` outputs) with shape ``batch + (T,) + psi0.shape[:-1] +
+        ...``; with ``return_info=True`` also a dict whose ``"error"`` (``batch + (T,)`` or
+        finer) bounds or estimates ``||psi~(t) - psi(t)|| / ||psi0||``. On the exact path it is
+        ``2 * U.error_bound()`` (zero for circuits; the phases are exact to ~1e-13 rad).
+    """
+    if isinstance(H, SwingleModel):
+        out = evolve_exact(H, psi0, ts, observables, **kwargs)
+        if not return_info:
+            return out
+        n_t = np.atleast_1d(np.asarray(ts)).shape[0]
+
+        def bound(m):
+            err = 2 * m.U.error_bound() if hasattr(m.U, "error_bound") else jnp.zeros((), m.dtype)
+            return jnp.broadcast_to(err, (n_t,))
+
+        err = map_realizations(bound, H)
+        if np.ndim(ts) == 0:
+            err = err[..., 0]
+        return out, {"error": err}
+    out, info = krylov_evolve(H, psi0, ts, observables=observables, **kwargs)
+    return (out, info) if return_info else out
