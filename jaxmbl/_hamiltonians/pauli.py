@@ -302,6 +302,13 @@ class PauliSum:
             return dataclasses.replace(self, _structure=_structure_of(self.paulis))
         return self
 
+    def mv(self, psi):
+        """``H psi`` for one operator and one flat state ``(2**N,)``; traceable, no checks.
+
+        The single-state half of the operator protocol (see :meth:`apply` for the checked, batched form).
+        """
+        return _apply_core(self._single("mv"), psi).reshape(psi.shape)
+
     def apply(self, psi):
         """H psi, matrix-free and jitted, for psi of shape (2**N,) or (..., 2**N): one fused pass that
         reads, per distinct flip mask, psi with the flipped sites' axes reversed (a gather per term

@@ -34,6 +34,10 @@ def _check_pair(model, V):
 class _MatrixFree:
     """``apply`` on (..., 2**N) through a single-state kernel, and ``dense`` for N <= 12."""
 
+    def mv(self, psi):
+        """``H psi`` for one realization and one flat state ``(2**N,)``; traceable, no checks."""
+        return self._single_apply(psi)
+
     def _single_apply(self, psi):  # one realization, one flat state
         raise NotImplementedError
 

@@ -30,6 +30,18 @@ class LocalUnitary:
     def _kernel(self, psi, adjoint: bool):  # one realization, one flat state
         raise NotImplementedError
 
+    def mv(self, psi):
+        """``U psi`` for ONE realization and ONE flat state ``(2**N,)``; traceable, no checks.
+
+        This is the single-state half of the operator protocol: solvers and kernels call it under
+        ``jit``/``vmap``; batching over states or realizations is ``jax.vmap`` of it.
+        """
+        return self._kernel(psi, False)
+
+    def rmv(self, psi):
+        """``U^dagger psi`` for one realization and one flat state ``(2**N,)`` (see :meth:`mv`)."""
+        return self._kernel(psi, True)
+
     @property
     def batch_shape(self) -> tuple:
         raise NotImplementedError
