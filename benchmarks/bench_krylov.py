@@ -64,7 +64,7 @@ def main(argv=None):
 
     def ours(method):
         def run():
-            out, info = jm.krylov_evolve(H, psi0, t, tol=tol, method=method)
+            out, info = jm.krylov_evolve(H, psi0, t, error_tol=tol, method=method)
             return jax.block_until_ready(out), info
 
         return run
@@ -72,7 +72,7 @@ def main(argv=None):
     def scipy_run():
         return spla.expm_multiply(-1j * t * A, psi0_np)
 
-    ref = np.asarray(jm.krylov_evolve(H, psi0, t, tol=1e-13)[0])
+    ref = np.asarray(jm.krylov_evolve(H, psi0, t, error_tol=1e-13)[0])
     fns = {"lanczos": ours("lanczos"), "chebyshev": ours("chebyshev"), "scipy": scipy_run}
     best = {k: timeit(f, repeat=1) for k, f in fns.items()}  # includes the warm-up (compilation)
     for _ in range(args.repeat - 1):  # interleaved, so bursts of load from other processes hit all alike

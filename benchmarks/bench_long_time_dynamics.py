@@ -50,7 +50,7 @@ def main(argv=None):
     S = np.asarray(s_of_t())
 
     U = model.U
-    apply_u = jax.jit(lambda v: U._kernel(v, False))
+    apply_u = jax.jit(U.mv)
     copy = jax.jit(lambda v: v * (1.0 + 0.0j))
     t_u = timeit(lambda: apply_u(psi0).block_until_ready(), repeat=5)
     t_copy = timeit(lambda: copy(psi0).block_until_ready(), repeat=20)

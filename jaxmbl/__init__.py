@@ -4,8 +4,6 @@ The model is Swingle's l-bit fixed point H = U H0 U^dagger (arXiv:1307.0507). Se
 :mod:`jaxmbl._conventions` for the conventions used throughout.
 """
 
-from importlib import metadata as _metadata
-
 # -- sweeps (also jm.sweep.*) and the claims of the paper (jm.reproduce.*) --
 from jaxmbl import reproduce as reproduce
 from jaxmbl import sweep as sweep
@@ -59,6 +57,8 @@ from jaxmbl._core.conventions import (
 from jaxmbl._core.conventions import (
     pauli_string as pauli_string,
 )
+from jaxmbl._core.environment import package_version as _package_version
+from jaxmbl._core.errors import JaxmblError as JaxmblError
 from jaxmbl._core.lattice import Lattice as Lattice
 from jaxmbl._core.lattice import validate_region as validate_region
 
@@ -83,6 +83,16 @@ from jaxmbl._stability.adiabatic import filter_ft as filter_ft
 from jaxmbl._stability.adiabatic import filter_time as filter_time
 from jaxmbl._stability.adiabatic import quasi_adiabatic_generator as quasi_adiabatic_generator
 from jaxmbl._stability.adiabatic import stability_sensitivity as stability_sensitivity
+
+# -- families H(s) and the per-eigenstate fidelity susceptibility (paper section IV) --
+from jaxmbl._stability.families import Family as Family
+from jaxmbl._stability.families import conjugation_family as conjugation_family
+from jaxmbl._stability.families import family as family
+from jaxmbl._stability.families import lbit_coupling_family as lbit_coupling_family
+from jaxmbl._stability.families import perturbation_family as perturbation_family
+from jaxmbl._stability.susceptibility import agp_norm as agp_norm
+from jaxmbl._stability.susceptibility import fidelity_susceptibility as fidelity_susceptibility
+from jaxmbl._stability.susceptibility import typical_susceptibility as typical_susceptibility
 from jaxmbl._stability.variational import brickwork_sites as brickwork_sites
 from jaxmbl._stability.variational import fit_lbits as fit_lbits
 from jaxmbl._stability.variational import offdiagonal_cost as offdiagonal_cost
@@ -174,7 +184,4 @@ from jaxmbl.sweep import plot_run as plot_run
 from jaxmbl.sweep import register_observable as register_observable
 from jaxmbl.sweep import run_sweep as run_sweep
 
-try:
-    __version__ = _metadata.version("jaxmbl")
-except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+__version__ = _package_version()  # from the package metadata (pyproject.toml)

@@ -6,8 +6,9 @@ import pytest
 import reference as ref
 
 import jaxmbl as jm
-from jaxmbl._core.conventions import check_state_memory, site_mask
+from jaxmbl._core.conventions import site_mask
 from jaxmbl._core.kernels import apply_one_site, apply_two_site
+from jaxmbl._core.limits import check_state_memory
 
 CNOT = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=complex)
 

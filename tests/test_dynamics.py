@@ -108,7 +108,7 @@ def test_observables_equal_f_of_states(name):
     np.testing.assert_allclose(np.asarray(obs["z0"]), [float(_z0(s)) for s in states], atol=1e-12)
     np.testing.assert_allclose(np.asarray(obs["p"]), np.abs(np.asarray(states)[:, :4]) ** 2, atol=1e-12)
     # batch_size changes the memory schedule, not the result.
-    obs2 = jm.evolve(model, psi0, ts, observables=_obs, batch_size=2)
+    obs2 = jm.evolve(model, psi0, ts, observables=_obs, time_batch=2)
     jtu.tree_map(lambda a, b: np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-13), obs, obs2)
 
 
@@ -225,8 +225,8 @@ def test_bad_psi0_and_batch_size():
         jm.evolve(model, np.ones(16, complex), [1.0])
     with pytest.raises(ValueError, match="psi0"):
         jm.evolve(model, np.ones((3, 32), complex), [1.0])
-    with pytest.raises(ValueError, match="batch_size"):
-        jm.evolve(model, _psi0(6), [1.0], batch_size=0)
+    with pytest.raises(ValueError, match="time_batch"):
+        jm.evolve(model, _psi0(6), [1.0], time_batch=0)
     with pytest.raises(ValueError, match="model"):
         jm.evolve_exact("H", _psi0(6), [1.0])
 

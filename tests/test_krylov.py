@@ -40,7 +40,7 @@ def big():
     psi0 = random_state(np.random.default_rng(0), 10, (3,))
     ts = np.array([10.0, 0.1, 100.0, 1.0])
     ref = exact(dense_of(H), psi0, ts)
-    return ref, {m: krylov_evolve(H, psi0, ts, tol=TOL, method=m) for m in METHODS}
+    return ref, {m: krylov_evolve(H, psi0, ts, error_tol=TOL, method=m) for m in METHODS}
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -102,7 +102,7 @@ def test_gradients_match_finite_differences_of_expm(small, method):
 
     def krylov_z(coef, t):
         Hc = dataclasses.replace(H, coef=coef)
-        out, _ = krylov_evolve(Hc, psi0[0], jnp.stack([0.5, t]), tol=1e-12, method=method, observables=z0_expectation)
+        out, _ = krylov_evolve(Hc, psi0[0], jnp.stack([0.5, t]), error_tol=1e-12, method=method, observables=z0_expectation)
         return out[-1]
 
     def dense_z(coef, t):
@@ -127,18 +127,18 @@ def test_plain_matvec_function(small, method):
     _, Hd, psi0 = small
     ts = np.array([1.0, 20.0])
     ref = exact(Hd, psi0, ts)
-    psi, info = krylov_evolve(jnp.asarray(Hd), psi0, ts, method=method, matvec_fn=jnp.matmul)
+    psi, info = krylov_evolve(jnp.asarray(Hd), psi0, ts, method=method, mv_fn=jnp.matmul)
     np.testing.assert_allclose(psi, ref, atol=TOL)
     if method == "chebyshev":
         E = np.linalg.eigvalsh(Hd)
-        psi_b, _ = krylov_evolve(jnp.asarray(Hd), psi0, ts, method=method, matvec_fn=jnp.matmul,
+        psi_b, _ = krylov_evolve(jnp.asarray(Hd), psi0, ts, method=method, mv_fn=jnp.matmul,
                                  spectral_bounds=(E[0], E[-1]))  # fmt: skip
         np.testing.assert_allclose(psi_b, ref, atol=TOL)
 
 
 def test_float32_mode_and_scalar_time(small):
     H, Hd, psi0 = small
-    psi, info = krylov_evolve(H, psi0[0], 10.0, tol=1e-5, dtype=jnp.float32)
+    psi, info = krylov_evolve(H, psi0[0], 10.0, error_tol=1e-5, dtype=jnp.float32)
     assert psi.shape == (64,) and info["error"].shape == ()  # a scalar time drops the T axis
     assert psi.dtype == jnp.complex64 and info["error"].dtype == jnp.float32
     assert np.linalg.norm(np.asarray(psi) - exact(Hd, psi0[0], [10.0])[0]) <= 1e-5
@@ -161,7 +161,7 @@ def test_bad_inputs(small):
     with pytest.raises(ValueError, match="method"):
         krylov_evolve(H, psi0, [1.0], method="rk4")
     with pytest.raises(ValueError, match="tol"):
-        krylov_evolve(H, psi0, [1.0], tol=0.0)
+        krylov_evolve(H, psi0, [1.0], error_tol=0.0)
     with pytest.raises(ValueError, match="ts"):
         krylov_evolve(H, psi0, np.ones((2, 2)))
     with pytest.raises(ValueError, match="krylov_dim"):

@@ -129,7 +129,7 @@ def test_eigenstate_entropies_methods_agree_and_generator_uses_state_vectors():
     gen = jm.sample_model(jax.random.key(6), jm.Lattice((6,)), max_order=1, unitary="generator", strength=0.8)
     labels, coef = gen.U.to_paulis()
     ref = numpy_entropies(generator_dense(labels, coef), (0, 1, 2), 6)
-    np.testing.assert_allclose(eigenstate_entropies(gen, [(0, 1, 2)])[0], ref, atol=1e-9)
+    np.testing.assert_allclose(eigenstate_entropies(gen, [(0, 1, 2)])[..., 0], ref, atol=1e-9)
 
 
 def test_jit_equals_eager_and_vmap_equals_loop():

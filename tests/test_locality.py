@@ -94,7 +94,7 @@ def test_bad_inputs(models):
         flip_amplitudes(models, np.eye(4), 0)
     with pytest.raises(ValueError, match="site must be an integer"):
         flip_amplitudes(models, X, 6)
-    with pytest.raises(ValueError, match="batch_size"):
-        flip_amplitudes(models, X, 0, batch_size=0)
+    with pytest.raises(ValueError, match="state_batch"):
+        flip_amplitudes(models, X, 0, state_batch=0)
     with pytest.raises(ValueError, match="model must be a SwingleModel"):
         flip_amplitudes(models.U, X, 0)

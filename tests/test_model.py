@@ -274,7 +274,7 @@ def test_bad_sample_model(kwargs, match):
 
 def test_bad_model_arguments():
     model = _model("ring6-circuit")
-    with pytest.raises(ValueError, match="lattice"):
+    with pytest.raises(TypeError, match="lattice"):
         jm.sample_model(jr.key(0), (4,))
     with pytest.raises(ValueError, match="n must"):
         jm.sample_models(jr.key(0), jm.Lattice((3,)), 0)

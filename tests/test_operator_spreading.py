@@ -111,16 +111,16 @@ def test_otoc_with_a_complete_basis_is_the_exact_trace():
 def test_otoc_batches_and_jits():
     models = jm.sample_models(jr.key(6), LAT, 3, xi=0.5)
     ts = np.array([0.5, 1e6])
-    C = np.asarray(otoc(models, ts, key=jr.key(7), n_states=2))
+    C = np.asarray(otoc(jr.key(7), models, ts, n_states=2))
     assert C.shape == (3, 2, N)
     loop = np.stack(
         [
-            np.asarray(otoc(jax.tree_util.tree_map(lambda x: x[i], models), ts, key=jr.key(7), n_states=2))
+            np.asarray(otoc(jr.key(7), jax.tree_util.tree_map(lambda x: x[i], models), ts, n_states=2))
             for i in range(3)
         ]
     )
     np.testing.assert_allclose(loop, C, atol=1e-12)
-    jitted = jax.jit(lambda m: otoc(m, ts, key=jr.key(7), n_states=2))(models)
+    jitted = jax.jit(lambda m: otoc(jr.key(7), m, ts, n_states=2))(models)
     np.testing.assert_allclose(np.asarray(jitted), C, atol=1e-12)
     assert np.all((C >= -1e-12) & (C <= 4 + 1e-12))
 
@@ -139,8 +139,8 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="K must be Hermitian"):
         lieb_robinson_commutators(np.triu(np.ones((4, 4))), [0.0])
     with pytest.raises(ValueError, match="ts must be a 1D array"):
-        otoc(model, np.ones((2, 2)), key=jr.key(0))
+        otoc(jr.key(0), model, np.ones((2, 2)))
     with pytest.raises(ValueError, match="n_states must be a positive integer"):
-        otoc(model, [1.0], key=jr.key(0), n_states=0)
+        otoc(jr.key(0), model, [1.0], n_states=0)
     with pytest.raises(ValueError, match="model must be a SwingleModel"):
-        otoc(U, [1.0], key=jr.key(0))
+        otoc(jr.key(0), U, [1.0])

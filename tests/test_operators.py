@@ -273,7 +273,7 @@ def test_hermiticity_after_combining():
 
 def test_simplify_combines_and_drops(rng):
     H = PauliSum.from_list([("XZ", 1.0), ("IY", 0.5), ("XZ", 2.0), ("ZZ", 1e-3), ("IY", -0.5)])
-    S = H.simplify(tol=1e-2)
+    S = H.simplify(cutoff=1e-2)
     assert sorted(S.to_list()) == [("XZ", 3.0)]
     np.testing.assert_allclose(H.simplify().dense(), H.dense(), atol=1e-14)
     assert H.simplify().n_terms == 2  # the IY terms cancel exactly and are dropped

@@ -87,7 +87,7 @@ def test_bad_inputs(models, rng):
         evolve_lbit_frame(models, chi0, np.ones((2, 2)))
     with pytest.raises(ValueError, match="observables must be a function"):
         evolve_lbit_frame(models, chi0, TS, observables=3)
-    with pytest.raises(ValueError, match="batch_size"):
-        evolve_lbit_frame(models, chi0, TS, batch_size=0)
+    with pytest.raises(ValueError, match="time_batch"):
+        evolve_lbit_frame(models, chi0, TS, time_batch=0)
     with pytest.raises(ValueError, match="model must be a SwingleModel"):
         to_lbit_frame("model", chi0)

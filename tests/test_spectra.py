@@ -48,7 +48,7 @@ def test_window_batch_jit_and_vmap(rng):
 
 def test_poisson_levels():
     E = np.random.default_rng(0).uniform(size=(400, 400))
-    m, err = mean_ratio(E, key=jr.key(0))
+    m, err = mean_ratio(jr.key(0), E)
     assert abs(m - R_POISSON) < 3 * err
     # The bootstrap error is the standard error of the mean over realizations.
     r = np.asarray(level_spacing_ratio(E))
@@ -59,7 +59,7 @@ def test_goe_matrices():
     rng = np.random.default_rng(1)
     A = rng.normal(size=(60, 150, 150))
     E = np.linalg.eigvalsh(A + np.swapaxes(A, -1, -2))  # real symmetric Gaussian: the GOE
-    m, err = mean_ratio(E, key=jr.key(1))
+    m, err = mean_ratio(jr.key(1), E)
     assert abs(m - R_GOE) < 3 * err
 
 
@@ -69,7 +69,7 @@ def test_random_field_heisenberg_crossover_L12():
     results = {}
     for W in (0.5, 8.0):
         H = jax.vmap(lambda k, W=W: random_field_heisenberg(k, 12, W))(realization_keys(jr.key(7), 20))
-        results[W] = mean_ratio(eigvalsh(H, 0), key=jr.key(2))
+        results[W] = mean_ratio(jr.key(2), eigvalsh(H, 0))
     (m_goe, e_goe), (m_poisson, e_poisson) = results[0.5], results[8.0]
     assert abs(m_goe - R_GOE) < 3 * e_goe + 0.005, results
     assert abs(m_poisson - R_POISSON) < 3 * e_poisson + 0.005, results
@@ -134,9 +134,9 @@ def test_bad_inputs(rng):
     with pytest.raises(ValueError, match="energies"):
         level_spacing_ratio(E + 1j)
     with pytest.raises(ValueError, match="n_boot"):
-        mean_ratio(E, n_boot=1, key=jr.key(0))
+        mean_ratio(jr.key(0), E, n_boot=1)
     with pytest.raises(ValueError, match="realizations"):
-        mean_ratio(E[:1], key=jr.key(0))
+        mean_ratio(jr.key(0), E[:1])
     with pytest.raises(ValueError, match="filter"):
         spectral_form_factor(E, [1.0], filter="lorentzian")
     with pytest.raises(ValueError, match="ts"):

@@ -91,7 +91,7 @@ def test_bad_inputs():
         random_u1_circuit(jr.key(0), LAT, depth=-1)
     with pytest.raises(ValueError, match="unitary must be"):
         sample_u1_model(jr.key(0), LAT, unitary="dense")
-    with pytest.raises(ValueError, match="lattice must be"):
+    with pytest.raises(TypeError, match="lattice must be"):
         sample_u1_model(jr.key(0), (5,))
     with pytest.raises(ValueError, match="n must be an integer"):
         sample_u1_models(jr.key(0), LAT, 0)

@@ -26,7 +26,7 @@ def test_generator_dense_matches_expm(lat):
     want = ref.generator_dense(paulis, coef)
     err = np.abs(np.asarray(U.dense()) - want).max()
     assert err <= 1e-10, err
-    assert float(U.error_bound()) <= U.tol
+    assert float(U.error_bound()) <= U.series_tol
     assert float(U.norm_bound()) >= np.linalg.norm(K, 2) - 1e-12
     # apply_K is K psi.
     psi = ref.random_state(np.random.default_rng(0), lat.n_sites)
@@ -51,7 +51,7 @@ def test_user_generator_with_single_site_and_identity_terms(tol):
         [[1, 2, 0, 0], [0, 0, 3, 0], [3, 0, 0, 3], [0, 1, 0, 0], [0, 0, 0, 0], [0, 1, 0, 2]], dtype=np.int64
     )
     coef = np.array([0.3, -0.7, 0.2, 0.9, 0.15, 0.4])
-    U = jm.generator_unitary(paulis, coef, 4, tol=tol)
+    U = jm.generator_unitary(paulis, coef, 4, series_tol=tol)
     want = ref.generator_dense(paulis, coef)
     assert np.abs(np.asarray(U.dense()) - want).max() <= max(tol, 1e-13)
     assert float(U.error_bound()) <= tol
@@ -74,7 +74,7 @@ def test_weak_random_generator_is_finite_and_exact(shape, strength):
         U = jm.random_generator(jr.key(i), lat, strength=strength)
         want = ref.generator_dense(*U.to_paulis())
         assert np.abs(np.asarray(U.dense()) - want).max() <= 1e-10
-        assert float(U.error_bound()) <= U.tol
+        assert float(U.error_bound()) <= U.series_tol
 
 
 # ----------------------------------------------------------------------------- circuit
@@ -213,8 +213,13 @@ def test_random_generator_under_jit():
     np.testing.assert_allclose(np.asarray(U.coef2), np.asarray(jm.random_generator(jr.key(0), lat).coef2), atol=1e-15)
 
 
-def test_batched_unitary_refuses_direct_apply():
-    Us = jm.sample_models(jr.key(0), jm.Lattice((2, 2), True), 8).U
-    assert Us.batch_shape == (8,)
-    with pytest.raises(ValueError, match="batch"):
-        Us.apply(jnp.ones(16, complex))
+def test_batched_unitary_applies_realization_wise():
+    """A batch of unitaries applies each realization (the batching rule of the operator protocol)."""
+    Us = jm.sample_models(jr.key(0), jm.Lattice((2, 2), True), 3).U
+    assert Us.batch_shape == (3,)
+    psi = jnp.ones(16, complex) / 4
+    out = Us.apply(psi)
+    assert out.shape == (3, 16)
+    for i in range(3):
+        U_i = jax.tree_util.tree_map(lambda x, i=i: x[i], Us)
+        np.testing.assert_allclose(out[i], U_i.apply(psi), atol=1e-13)

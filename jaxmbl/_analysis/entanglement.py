@@ -6,7 +6,7 @@ with complement B, the amplitudes are rearranged into the ``2**|A| x 2**|B|`` ma
     M[a, b] = psi(a, b),        rho_A = M M^dagger / <psi|psi>,
 
 by reshaping ``psi`` to ``(2,)*N``, moving the axes of A (in increasing site order) to the
-front and reshaping back (DESIGN.md §2). Row index ``a`` holds the bits of the sites of A
+front and reshaping back (a transpose, never a ``2**N x 2**N`` matrix). Row index ``a`` holds the bits of the sites of A
 with the **smallest site of A as most significant bit**, as for full states. The
 entanglement spectrum ``p_i`` (eigenvalues of rho_A, the squared Schmidt values) is taken
 from the smaller of the two Gram matrices ``M M^dagger`` and ``M^dagger M``, so a region
@@ -32,10 +32,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmbl._core.conventions import check_state_memory, real_dtype
+from jaxmbl._core.conventions import real_dtype
+from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.lattice import validate_region
-
-_HIGHEST = jax.lax.Precision.HIGHEST
+from jaxmbl._core.limits import check_state_memory
+from jaxmbl._core.linalg import eigvalsh_hf
 
 
 # ---------------------------------------------------------------------------- validation
@@ -79,31 +80,14 @@ def _split(psi, region: tuple):
     return t.reshape(2 ** len(region), 2 ** len(rest))
 
 
-@jax.custom_jvp
-def _eigvalsh(G):
-    """Ascending eigenvalues of a Hermitian matrix, differentiated without eigenvector terms."""
-    return jnp.linalg.eigvalsh(G)
-
-
-@_eigvalsh.defjvp
-def _eigvalsh_jvp(primals, tangents):
-    # Hellmann-Feynman: d lambda_i = Re v_i^† dG v_i. Within a degenerate block the sum of
-    # these is tr(P_block dG), independent of the eigenbasis chosen, so sum_i f(lambda_i)
-    # gets its exact derivative; no 1/(lambda_i - lambda_j) ever appears.
-    (G,), (dG,) = primals, tangents
-    lam, V = jnp.linalg.eigh(G)
-    dlam = jnp.real(jnp.einsum("ji,jk,ki->i", V.conj(), dG, V, precision=_HIGHEST))
-    return lam, dlam
-
-
 def _spectrum_1(psi, region: tuple):
     """Normalized entanglement spectrum of one state, descending, length min(2**|A|, 2**|B|)."""
     M = _split(psi, region)
     if M.shape[0] <= M.shape[1]:
-        G = jnp.matmul(M, M.conj().T, precision=_HIGHEST)
+        G = jnp.matmul(M, M.conj().T, precision=HIGHEST)
     else:
-        G = jnp.matmul(M.conj().T, M, precision=_HIGHEST)  # same nonzero spectrum as M M^†
-    lam = _eigvalsh(G)[::-1]
+        G = jnp.matmul(M.conj().T, M, precision=HIGHEST)  # same nonzero spectrum as M M^†
+    lam = eigvalsh_hf(G)[::-1]
     # Eigenvalues below numpy's matrix_rank tolerance are eigensolver noise (and may be
     # negative): set them to exactly 0 so p log p and p**alpha see true zeros.
     tol = lam.shape[0] * jnp.finfo(lam.dtype).eps * lam[0]
@@ -135,7 +119,7 @@ def _marginal_1(psi, region: tuple):
 def _rdm_core(psi, region):
     def one(v):
         M = _split(v, region)
-        rho = jnp.matmul(M, M.conj().T, precision=_HIGHEST)
+        rho = jnp.matmul(M, M.conj().T, precision=HIGHEST)
         return rho / jnp.trace(rho)
 
     return jnp.vectorize(one, signature="(n)->(a,a)")(psi)
@@ -217,6 +201,9 @@ def entanglement_spectrum(psi, region):
     Returns:
         ``(..., 2**m)`` real probabilities summing to 1, descending.
 
+    Raises:
+        ValueError: for a bad ``psi`` shape (last axis not ``2**N``) or ``region``.
+
     Example:
         >>> import jax.numpy as jnp
         >>> bell = jnp.array([1.0, 0, 0, 1]) / jnp.sqrt(2)
@@ -229,12 +216,12 @@ def entanglement_spectrum(psi, region):
 
 
 def entropy(psi, region, alpha=1):
-    """Entanglement entropy of region A, in nats: von Neumann or Rényi-alpha.
+    r"""Entanglement entropy of region A, in nats: von Neumann or Rényi-alpha.
 
     .. math::
-        S_1 = -\\sum_i p_i \\ln p_i, \\qquad
-        S_\\alpha = \\frac{1}{1-\\alpha} \\ln \\sum_i p_i^\\alpha, \\qquad
-        S_\\infty = -\\ln \\max_i p_i,
+        S_1 = -\sum_i p_i \ln p_i, \qquad
+        S_\alpha = \frac{1}{1-\alpha} \ln \sum_i p_i^\alpha, \qquad
+        S_\infty = -\ln \max_i p_i,
 
     with p_i the entanglement spectrum; ``0 <= S_alpha <= min(|A|, |B|) ln 2`` (eq. 3.14).
     Differentiable in psi, with finite gradients at zero Schmidt values and at degenerate
@@ -247,7 +234,10 @@ def entropy(psi, region, alpha=1):
         alpha: Rényi index, > 0, or ``np.inf``; 1 is von Neumann. Static.
 
     Returns:
-        ``(...)`` real entropies in the real dtype of psi.
+        ``(...)`` real entropies (nats) in the real dtype of psi.
+
+    Raises:
+        ValueError: for a bad ``psi`` shape or ``region``, or ``alpha`` not a static number > 0.
 
     Example:
         >>> import jax.numpy as jnp
@@ -267,10 +257,14 @@ def mutual_information(psi, region_a, region_b):
 
     Args:
         psi: states, shape ``(..., 2**N)``; need not be normalized.
-        region_a, region_b: disjoint collections of distinct sites in ``0..N-1``.
+        region_a: distinct sites in ``0..N-1`` (region A).
+        region_b: distinct sites in ``0..N-1`` (region B), disjoint from ``region_a``.
 
     Returns:
-        ``(...)`` real mutual informations.
+        ``(...)`` real mutual informations (nats).
+
+    Raises:
+        ValueError: for a bad ``psi`` shape or region, or if the regions overlap.
 
     Example:
         >>> import jax.numpy as jnp
@@ -301,6 +295,9 @@ def dephased_entropy(psi, region, alpha=1):
 
     Returns:
         ``(...)`` real entropies (nats).
+
+    Raises:
+        ValueError: for a bad ``psi`` shape or ``region``, or ``alpha`` not a static number > 0.
 
     Example:
         >>> import jax.numpy as jnp

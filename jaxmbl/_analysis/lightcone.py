@@ -1,4 +1,4 @@
-"""Exact entanglement of every eigenstate of a circuit model from its backward light cone.
+r"""Exact entanglement of every eigenstate of a circuit model from its backward light cone.
 
 For a circuit ``U = u_{G-1} ... u_0`` and a bipartition A|B, call a gate *relevant* if it
 crosses the cut (one site in A, one in B) or precedes, on a shared site, a later relevant
@@ -13,7 +13,7 @@ spectrum unchanged. The relevant gates split into connected *components* acting 
 site sets ``C_k`` (for a depth-D brickwork chain, ``|C_k| ~ 2D`` sites per cut), and sites in
 no component keep their bit. Hence, exactly,
 
-.. math:: S_\\alpha\\big(A,\\ U|n\\rangle\\big) = \\sum_k s_k(n|_{C_k}),
+.. math:: S_\alpha\big(A,\ U|n\rangle\big) = \sum_k s_k(n|_{C_k}),
 
 where ``s_k(m)`` is the entropy of ``U_k|m>`` across ``(A & C_k) | (B & C_k)`` for the
 ``2**|C_k|`` configurations m of the cone bits. The entropies of all ``2**N`` eigenstates of a
@@ -45,8 +45,8 @@ from jaxmbl._core.lattice import validate_region
 from jaxmbl._swingle.model import SwingleModel, eigenstates
 from jaxmbl._swingle.unitaries import Circuit
 
-#: Largest cone component handled (its 2**c states of 2**c amplitudes are built explicitly).
 MAX_CONE_SITES = 14
+"""Largest cone component handled (its ``2**c`` states of ``2**c`` amplitudes are built explicitly)."""
 # Amplitudes held at once per lax.map step when tabulating a component.
 _CHUNK_AMPLITUDES = 2**22
 
@@ -60,6 +60,13 @@ class ConeComponent:
         gates: global indices of its relevant gates, in application order.
         local_pairs: the gates' site pairs in local indices ``0..|C_k|-1``.
         local_region: the sites of ``A & C_k`` in local indices.
+
+    Example:
+        >>> import jax.random as jr
+        >>> U = random_circuit(jr.key(0), Lattice((8,)), depth=2)
+        >>> comp = light_cone(U, range(4)).components[0]
+        >>> comp.sites, comp.local_region
+        ((2, 3, 4, 5), (0, 1))
     """
 
     sites: tuple
@@ -69,7 +76,11 @@ class ConeComponent:
 
     @property
     def signature(self) -> tuple:
-        """Translation-invariant shape: components with equal signatures share one compiled kernel."""
+        """Translation-invariant shape: components with equal signatures share one compiled kernel.
+
+        Returns:
+            ``(|C_k|, local_pairs, local_region)``, hashable.
+        """
         return (len(self.sites), self.local_pairs, self.local_region)
 
 
@@ -81,6 +92,13 @@ class LightCone:
         n_sites: N.
         region: the sorted sites of A.
         components: tuple of :class:`ConeComponent`; empty if no gate crosses the cut.
+
+    Example:
+        >>> import jax.random as jr
+        >>> U = random_circuit(jr.key(0), Lattice((8,)), depth=2)
+        >>> cone = light_cone(U, range(4))
+        >>> cone.cone_sites, cone.max_component_sites
+        ((2, 3, 4, 5), 4)
     """
 
     n_sites: int
@@ -89,11 +107,12 @@ class LightCone:
 
     @property
     def cone_sites(self) -> tuple:
-        """All sites of the cone (union of the components)."""
+        """All sites of the cone (the sorted union of the components' sites)."""
         return tuple(sorted(s for c in self.components for s in c.sites))
 
     @property
     def max_component_sites(self) -> int:
+        """Number of sites of the largest component (0 if no gate crosses the cut)."""
         return max((len(c.sites) for c in self.components), default=0)
 
 
@@ -156,6 +175,9 @@ def light_cone(U, region) -> LightCone:
     Returns:
         A :class:`LightCone` whose components carry the relevant gates and cone sites.
 
+    Raises:
+        ValueError: if ``U`` is not a :class:`Circuit` or for a bad ``region``.
+
     Example:
         >>> import jax.random as jr
         >>> U = random_circuit(jr.key(0), Lattice((40,)), depth=4)
@@ -173,7 +195,7 @@ def _table_core(gates, local_pairs, local_region, n_local, alpha, batch_size):
 
     def one(g):
         Uk = Circuit(gates=g, sites=local_pairs, n_sites=n_local)
-        psi = jax.vmap(lambda v: Uk._kernel(v, False))(basis)
+        psi = jax.vmap(Uk.mv)(basis)  # U_k|m> for every cone configuration m
         return entropy(psi, local_region, alpha)
 
     return lax.map(one, gates, batch_size=batch_size)
@@ -198,6 +220,13 @@ def cone_entropies(U, region, alpha=1) -> tuple:
     Raises:
         ValueError: if U is not a Circuit, for a bad region, or if a component has more than
             ``MAX_CONE_SITES`` sites (lower the depth or use state vectors).
+
+    Example:
+        >>> import jax.random as jr
+        >>> U = random_circuit(jr.key(0), Lattice((8,)), depth=2)
+        >>> cone, tables = cone_entropies(U, range(4))
+        >>> [t.shape for t in tables]          # one component of 4 sites: 2**4 configurations
+        [(16,)]
     """
     cone = light_cone(U, region)
     if cone.max_component_sites > MAX_CONE_SITES:
@@ -232,6 +261,9 @@ def lightcone_entropies(U, region, bits, alpha=1):
         ``batch_shape + bits.shape[:-1]`` entropies in nats, exactly equal (to round-off) to
         ``entropy(U.apply(basis_state(N, n)), region)``.
 
+    Raises:
+        ValueError: for ``bits`` that are not 0/1 integers of last axis N, or as :func:`cone_entropies`.
+
     Example:
         >>> import jax.random as jr, numpy as np
         >>> U = random_circuit(jr.key(0), Lattice((1000,)), depth=4)
@@ -260,8 +292,23 @@ def lightcone_entropy_stats(U, region, alpha=1) -> dict:
     configurations, so ``mean = sum_k mean(s_k)``, ``max = sum_k max(s_k)``, ``min = sum_k
     min(s_k)``, ``var = sum_k var(s_k)``: exact, at cost ``sum_k 4**|C_k|``, for any N.
 
+    Args:
+        U: a :class:`Circuit`, single or batched (leading ``batch_shape``).
+        region: sites of A.
+        alpha: Rényi index (1 = von Neumann), static.
+
     Returns:
         dict of arrays of shape ``batch_shape``: "mean", "max", "min", "std" (nats).
+
+    Raises:
+        ValueError: as :func:`cone_entropies`.
+
+    Example:
+        >>> import jax.random as jr
+        >>> U = random_circuit(jr.key(0), Lattice((8,)), depth=2)
+        >>> stats = lightcone_entropy_stats(U, range(4))
+        >>> bool(stats["min"] <= stats["mean"] <= stats["max"]), stats["std"].shape
+        (True, ())
     """
     _, tables = cone_entropies(U, region, alpha)
     zero = jnp.zeros(U.batch_shape, dtype=U.gates.real.dtype)
@@ -282,8 +329,23 @@ def statevector_entropies(model, regions, *, max_amplitudes: int | None = None):
     realizations), so at most ~``max_amplitudes`` amplitudes are alive whatever N (default
     2**22 on CPU, 2**26 on an accelerator, where larger batches pay).
 
+    Args:
+        model: a :class:`SwingleModel`, single or batched (leading ``batch_shape``).
+        regions: a list of regions (site collections).
+        max_amplitudes: bound on the amplitudes held at once; ``None`` picks it per backend.
+
     Returns:
-        ``batch_shape + (len(regions), 2**N)`` entropies (nats), numpy.
+        ``batch_shape + (2**N, len(regions))`` entropies (nats), a jax array; entry ``[..., n, j]``
+        is the entropy of region j in the eigenstate ``U|n>`` (regions are the last axis).
+
+    Raises:
+        ValueError: for a bad region.
+
+    Example:
+        >>> import jax.random as jr
+        >>> model = sample_model(jr.key(0), Lattice((6,)), depth=2)
+        >>> statevector_entropies(model, [range(3), [0, 5]]).shape
+        (64, 2)
     """
     regions = [validate_region(r, model.n_sites) for r in regions]
     if max_amplitudes is None:
@@ -291,12 +353,12 @@ def statevector_entropies(model, regions, *, max_amplitudes: int | None = None):
     batch, n = model.batch_shape, model.n_sites
     R = int(np.prod(batch)) if batch else 1
     chunk = int(min(2**n, max(1, max_amplitudes // (R * 2**n))))
-    out = np.empty(batch + (len(regions), 2**n))
+    out = np.empty(batch + (2**n, len(regions)))
     for start in range(0, 2**n, chunk):
         psi = eigenstates(model, np.arange(start, min(start + chunk, 2**n)))
         for j, region in enumerate(regions):
-            out[..., j, start : start + chunk] = np.asarray(entropy(psi, region))
-    return out
+            out[..., start : start + chunk, j] = np.asarray(entropy(psi, region))
+    return jnp.asarray(out)
 
 
 def eigenstate_entropies(model, regions, *, method: str = "auto"):
@@ -311,15 +373,19 @@ def eigenstate_entropies(model, regions, *, method: str = "auto"):
             state vectors otherwise. Both give the same numbers to round-off.
 
     Returns:
-        ``batch_shape + (len(regions), 2**N)`` entropies (nats), numpy; entry ``[..., j, n]`` is
-        the entropy of region j in the eigenstate ``U|n>``.
+        ``batch_shape + (2**N, len(regions))`` entropies (nats), a jax array; entry ``[..., n, j]``
+        is the entropy of region j in the eigenstate ``U|n>`` (regions are the last axis).
+
+    Raises:
+        ValueError: if ``model`` is not a :class:`SwingleModel`, for an unknown ``method``,
+            ``method="lightcone"`` with a generator U, or a bad region.
 
     Example:
         >>> import jax.random as jr
         >>> model = sample_model(jr.key(0), Lattice((8,)), depth=4)
         >>> S = eigenstate_entropies(model, [range(4), [0, 3, 5]])
         >>> S.shape
-        (2, 256)
+        (256, 2)
     """
     if not isinstance(model, SwingleModel):
         raise ValueError(f"model must be a SwingleModel, got {type(model).__name__}")
@@ -335,11 +401,11 @@ def eigenstate_entropies(model, regions, *, method: str = "auto"):
         or (method == "auto" and circuit and light_cone(model.U, r).max_component_sites <= small_cone)
         for r in regions
     ]
-    out = np.empty(model.batch_shape + (len(regions), 2**model.n_sites))
+    out = np.empty(model.batch_shape + (2**model.n_sites, len(regions)))
     dense = [j for j, c in enumerate(use_cone) if not c]
     if dense:
-        out[..., dense, :] = statevector_entropies(model, [regions[j] for j in dense])
+        out[..., dense] = np.asarray(statevector_entropies(model, [regions[j] for j in dense]))
     bits = basis_bits(model.n_sites) if any(use_cone) else None
     for j in (j for j, c in enumerate(use_cone) if c):
-        out[..., j, :] = np.asarray(lightcone_entropies(model.U, regions[j], bits))
-    return out
+        out[..., j] = np.asarray(lightcone_entropies(model.U, regions[j], bits))
+    return jnp.asarray(out)

@@ -1,13 +1,13 @@
-"""Charge-resolved observables of quenches: magnetization, imbalance, number and configurational entropy.
+r"""Charge-resolved observables of quenches: magnetization, imbalance, number and configurational entropy.
 
 Particles are the l-bit occupations of the conventions, ``n_r = P_r = (1 - Z_r)/2`` (a down
 spin, ``|1>``). When the state has a definite total charge ``sum_r n_r`` (the U(1) models of
-:mod:`jaxmbl._u1`), ``rho_A`` is block diagonal in the charge ``N_A`` of region A and its
+``sample_u1_model``), ``rho_A`` is block diagonal in the charge ``N_A`` of region A and its
 entropy splits exactly into (Lukin et al., Science 364, 256 (2019))
 
 .. math::
-    S(A) = S_N + S_{conf}, \\qquad S_N = -\\sum_k p_k \\ln p_k, \\qquad
-    S_{conf} = \\sum_k p_k S(\\rho_{A,k}),
+    S(A) = S_N + S_{conf}, \qquad S_N = -\sum_k p_k \ln p_k, \qquad
+    S_{conf} = \sum_k p_k S(\rho_{A,k}),
 
 with ``p_k`` the probability of k particles in A. ``S_N`` counts particle-number fluctuations
 across the boundary (bounded in an MBL phase), ``S_conf`` the entanglement of configurations
@@ -31,8 +31,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmbl._analysis.entanglement import _check_alpha, _eigvalsh, _prepare, _renyi, _spectrum_1, _split
-from jaxmbl._core.lattice import Lattice
+from jaxmbl._analysis.entanglement import _check_alpha, _prepare, _renyi, _spectrum_1, _split
+from jaxmbl._core.lattice import as_lattice
+from jaxmbl._core.linalg import eigvalsh_hf
 
 
 def _probabilities(psi):
@@ -54,7 +55,16 @@ def _occupations_core(psi):
 
 
 def occupations(psi):
-    """``<n_r> = <P_r> = (1 - <Z_r>)/2`` for every site r, shape ``(..., N)``.
+    """Occupations ``<n_r> = <P_r> = (1 - <Z_r>)/2`` of every site r.
+
+    Args:
+        psi: states, ``(..., 2**N)``; need not be normalized.
+
+    Returns:
+        ``(..., N)`` real occupations in [0, 1] (entry r is site r).
+
+    Raises:
+        ValueError: if the last axis of ``psi`` is not ``2**N``.
 
     Example:
         >>> occupations(basis_state(3, 0b010)).tolist()
@@ -64,8 +74,8 @@ def occupations(psi):
     return _occupations_core(psi)
 
 
-def _sublattice(lattice_or_n, n_sites):
-    lat = lattice_or_n if isinstance(lattice_or_n, Lattice) else Lattice((int(lattice_or_n),))
+def _sublattice(lattice, n_sites):
+    lat = as_lattice(lattice)
     if lat.n_sites != n_sites:
         raise ValueError(f"lattice has {lat.n_sites} sites but psi has N={n_sites}")
     return tuple(int(p) for p in lat.coords.sum(axis=1) % 2)
@@ -95,6 +105,9 @@ def imbalance(psi, lattice):
     Returns:
         ``(...)`` real imbalances in [-1, 1].
 
+    Raises:
+        ValueError: for a bad ``psi`` shape or a lattice whose site count is not psi's N.
+
     Example:
         >>> round(float(imbalance(basis_state(4, 0b1010), 4)), 6)   # particles on sites 0 and 2
         1.0
@@ -118,7 +131,20 @@ def _number_distribution_core(psi, region):
 
 
 def number_distribution(psi, region):
-    """``p_k``: probability of finding k particles (``n_r = 1``) in region A, shape ``(..., |A|+1)``.
+    """Charge distribution ``p_k``: the probability of finding k particles (``n_r = 1``) in region A.
+
+    ``p_k = sum_{x: |x| = k} q(x)`` with ``q(x)`` the Born probability of the Z configuration x
+    of A (the diagonal of rho_A).
+
+    Args:
+        psi: states, ``(..., 2**N)``; need not be normalized.
+        region: distinct sites in ``0..N-1`` (any order, contiguous or not).
+
+    Returns:
+        ``(..., |A| + 1)`` real probabilities summing to 1; entry k is ``p_k``.
+
+    Raises:
+        ValueError: for a bad ``psi`` shape or ``region``.
 
     Example:
         >>> psi = (basis_state(2, 0b01) + basis_state(2, 0b10)) / jnp.sqrt(2)
@@ -138,6 +164,16 @@ def number_entropy(psi, region):
     """Number entropy ``S_N = -sum_k p_k ln p_k`` of the charge distribution of region A (nats).
 
     Bounded by ``ln(|A| + 1)``. Zero for a state with a definite number of particles in A.
+
+    Args:
+        psi: states, ``(..., 2**N)``; need not be normalized.
+        region: distinct sites in ``0..N-1`` (any order, contiguous or not).
+
+    Returns:
+        ``(...)`` real entropies (nats).
+
+    Raises:
+        ValueError: for a bad ``psi`` shape or ``region``.
 
     Example:
         >>> psi = (basis_state(2, 0b01) + basis_state(2, 0b10)) / jnp.sqrt(2)
@@ -161,6 +197,16 @@ def configurational_entropy(psi, region):
     ``rho_A`` is block diagonal in the charge of A). For other states ``S - S_N`` is returned
     as is and may be negative.
 
+    Args:
+        psi: states, ``(..., 2**N)``; need not be normalized.
+        region: distinct sites in ``0..N-1`` (any order, contiguous or not).
+
+    Returns:
+        ``(...)`` real entropies (nats).
+
+    Raises:
+        ValueError: for a bad ``psi`` shape or ``region``.
+
     Example:
         >>> bell = (basis_state(2, 0b01) + basis_state(2, 0b10)) / jnp.sqrt(2)
         >>> round(float(configurational_entropy(bell, [0])), 6)   # all of S is number entropy
@@ -179,7 +225,7 @@ def _region_entropies_1(psi, regions, alpha):
         G = M @ M.conj().T if M.shape[0] <= M.shape[1] else M.conj().T @ M  # the smaller Gram matrix
         grams.append(jnp.zeros((size, size), G.dtype).at[: G.shape[0], : G.shape[0]].set(G))
     G = jnp.stack(grams)
-    lam = jax.vmap(_eigvalsh)(G)[:, ::-1]
+    lam = jax.vmap(eigvalsh_hf)(G)[:, ::-1]
     # Same noise floor as entanglement_spectrum: eigenvalues below size * eps * max are zeros.
     tol = size * jnp.finfo(lam.dtype).eps * lam[:, :1]
     p = jnp.where(lam > tol, lam, 0) / jnp.real(jnp.trace(G, axis1=-2, axis2=-1))[:, None]
@@ -203,6 +249,13 @@ def region_entropies(psi, regions, alpha=1):
         psi: states, ``(..., 2**N)``; need not be normalized.
         regions: a sequence of regions (each a collection of distinct sites).
         alpha: Renyi index > 0 or ``np.inf`` (1: von Neumann). Static.
+
+    Returns:
+        ``(..., len(regions))`` real entropies (nats); entry j is region j.
+
+    Raises:
+        ValueError: for an empty ``regions``, a bad region (named ``regions[j]``), a bad
+            ``psi`` shape, or a bad ``alpha``.
 
     Example:
         >>> bell = (basis_state(3, 0b000) + basis_state(3, 0b110)) / jnp.sqrt(2)

@@ -1,9 +1,10 @@
-"""Spectral statistics: level-spacing ratios, density of states, spectral form factor, and
-eigenstate entanglement versus energy density.
+r"""Spectral statistics: level-spacing ratios, density of states, spectral form factor, entanglement.
+
+The last of these is the entanglement of eigenstates against their energy density.
 
 The gap ratio of consecutive levels ``E_0 <= E_1 <= ..`` with gaps ``d_n = E_{n+1} - E_n``,
 
-.. math:: \\tilde r_n = \\frac{\\min(d_n, d_{n+1})}{\\max(d_n, d_{n+1})} \\in [0, 1],
+.. math:: \tilde r_n = \frac{\min(d_n, d_{n+1})}{\max(d_n, d_{n+1})} \in [0, 1],
 
 needs no unfolding. Its mean is ``2 ln 2 - 1 = 0.3863`` for uncorrelated (Poisson) levels, as in
 a many-body localized phase, and ``0.5307`` for the GOE, as in an ergodic phase with real H
@@ -22,13 +23,14 @@ import jax.random as jr
 import numpy as np
 
 from jaxmbl._analysis.entanglement import entropy
+from jaxmbl._core.deprecation import key_moved_first
 from jaxmbl._hamiltonians.ed import central_window
 from jaxmbl._hamiltonians.pauli import sector_basis
 
-#: Mean gap ratio of Poisson levels, 2 ln 2 - 1.
 R_POISSON = 2 * np.log(2) - 1
-#: Mean gap ratio of the GOE for large matrices (Atas et al. 2013).
+"""Mean gap ratio ``<r~>`` of uncorrelated (Poisson) levels, ``2 ln 2 - 1 = 0.3863``."""
 R_GOE = 0.5307
+"""Mean gap ratio ``<r~>`` of the GOE for large matrices (Atas et al., PRL 110, 084101 (2013))."""
 
 
 def _levels(energies, name="energies"):
@@ -61,6 +63,9 @@ def level_spacing_ratio(energies, *, window=0.5):
     Returns:
         ``(...)`` mean ratios. Exactly degenerate consecutive levels give ``r~ = 0``.
 
+    Raises:
+        ValueError: if ``energies`` is not a real array, or the window keeps fewer than 3 levels.
+
     Example:
         >>> import numpy as np
         >>> E = np.sort(np.random.default_rng(0).uniform(size=(200, 1000)), axis=-1)
@@ -74,24 +79,29 @@ def level_spacing_ratio(energies, *, window=0.5):
     return _mean_ratio_core(E, start=start, count=count)
 
 
-def mean_ratio(energies_batch, *, window=0.5, n_boot: int = 1000, key):
+@key_moved_first
+def mean_ratio(key, energies_batch, *, window=0.5, n_boot: int = 1000):
     """Disorder average of ``<r~>`` with a bootstrap standard error.
 
     Args:
+        key: PRNG key of the bootstrap resampling. The old call ``mean_ratio(E, key=key)`` still
+            works, with a ``DeprecationWarning``.
         energies_batch: ``(R, D)`` (or ``(..., D)``, all leading axes pooled) levels of R
             realizations.
         window: as in :func:`level_spacing_ratio`.
         n_boot: bootstrap resamples of the realizations.
-        key: PRNG key of the resampling.
 
     Returns:
         ``(mean, error)``: the mean over realizations of the per-realization ``<r~>`` and the
         standard deviation of its bootstrap distribution (the standard error of the mean).
 
+    Raises:
+        ValueError: for fewer than 2 realizations, ``n_boot < 2``, or as :func:`level_spacing_ratio`.
+
     Example:
         >>> import numpy as np, jax.random as jr
         >>> E = np.random.default_rng(0).uniform(size=(100, 500))
-        >>> m, err = mean_ratio(E, key=jr.key(0))
+        >>> m, err = mean_ratio(jr.key(0), E)
         >>> bool(abs(m - R_POISSON) < 4 * err)
         True
     """
@@ -100,11 +110,16 @@ def mean_ratio(energies_batch, *, window=0.5, n_boot: int = 1000, key):
         raise ValueError(f"energies_batch must hold at least 2 realizations, got {r.size}")
     if int(n_boot) != n_boot or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
-    return _bootstrap(r, key, int(n_boot))
+    return bootstrap_mean(r, key, int(n_boot))
 
 
 @partial(jax.jit, static_argnums=2)
-def _bootstrap(r, key, n_boot):
+def bootstrap_mean(r, key, n_boot):
+    """``(mean, error)`` of samples ``r`` ``(n,)`` with a bootstrap error.
+
+    The error is the standard deviation of the mean over ``n_boot`` bootstrap resamples (with
+    replacement) drawn with ``key``.
+    """
     boot = r[jr.randint(key, (n_boot, r.size), 0, r.size)].mean(axis=1)
     return r.mean(), jnp.std(boot, ddof=1)
 
@@ -119,6 +134,9 @@ def density_of_states(energies, bins=50, *, range=None):  # noqa: A002 (numpy's 
 
     Returns:
         ``(rho, edges)``: densities ``(bins,)`` (per unit energy, per level) and edges ``(bins + 1,)``.
+
+    Raises:
+        ValueError: if ``energies`` is not a real array or ``bins`` is not a positive integer or edges.
 
     Example:
         >>> rho, edges = density_of_states(np.linspace(0, 1, 1000), bins=4)
@@ -138,9 +156,9 @@ def _gaussian_filter(E):
 
 
 def spectral_form_factor(energies, ts, *, filter=None):  # noqa: A002
-    """Spectral form factor of each realization, normalized to 1 at late times.
+    r"""Spectral form factor of each realization, normalized to 1 at late times.
 
-    .. math:: K(t) = \\frac{|\\sum_n g(E_n) e^{-i E_n t}|^2}{\\sum_n |g(E_n)|^2}
+    .. math:: K(t) = \frac{|\sum_n g(E_n) e^{-i E_n t}|^2}{\sum_n |g(E_n)|^2}
 
     so ``K(0) = (sum g)^2 / sum g^2`` and ``K -> 1`` past the Heisenberg time for a
     non-degenerate spectrum. Average over realizations yourself (``K.mean(0)``): K does not
@@ -156,6 +174,9 @@ def spectral_form_factor(energies, ts, *, filter=None):  # noqa: A002
 
     Returns:
         ``(..., T)`` real K(t).
+
+    Raises:
+        ValueError: for non-real energies, ``ts`` not 1D, or a bad ``filter``.
 
     Example:
         >>> np.round(spectral_form_factor(np.array([0.0, 1.0]), np.array([0.0, np.pi])), 12).tolist()
@@ -187,13 +208,18 @@ def entanglement_vs_energy(energies, vectors, region, *, sector=None, n_sites=No
         vectors: ``(..., D, K)`` eigenvectors in columns; ``D = 2**N``, or the sector dimension
             when ``sector`` is given (amplitudes on ``sector_basis(n_sites, sector)``).
         region: sites of the subsystem A (any set).
-        sector, n_sites: the total-S^z sector of ``vectors`` and N (both needed for a sector).
+        sector: the total-S^z sector of ``vectors`` (``None``: the full space).
+        n_sites: N; required with ``sector``.
         alpha: Rényi index of :func:`entropy` (1 = von Neumann).
 
     Returns:
         ``(epsilon, S)``, each ``(..., K)``: ``epsilon = (E - E_first) / (E_last - E_first)``
         relative to the extreme energies passed (pass the whole spectrum for the true energy
         density; with a window it is relative to the window) and ``S`` in nats.
+
+    Raises:
+        ValueError: if ``vectors`` does not match ``energies``, ``sector`` is given without
+            ``n_sites``, or the sector dimension is not ``D``.
 
     Example:
         >>> import jax.numpy as jnp

@@ -1,10 +1,10 @@
-"""How far operators reach: dressed l-bit operators, Lieb-Robinson commutators, OTOCs (paper §II, eq. 2.4).
+r"""How far operators reach: dressed l-bit operators, Lieb-Robinson commutators, OTOCs (paper §II, eq. 2.4).
 
 * **Dressed operators.** ``tau_r = U sigma_r U^dagger`` (``sigma = Z``: the l-bit ``tau^z_r``). Its Pauli
   expansion ``tau = sum_P c_P P`` has ``sum_P |c_P|^2 = 1``; the weight on strings that are *not*
   contained in the ball ``B_d(r)`` of radius d is
 
-  .. math:: w(d) = 1 - \\frac{\\| \\mathrm{tr}_{\\bar B}\\, \\tau \\|_F^2}{4^{|\\bar B|}\\, 2^{|B|}} ,
+  .. math:: w(d) = 1 - \frac{\| \mathrm{tr}_{\bar B}\, \tau \|_F^2}{4^{|\bar B|}\, 2^{|B|}} ,
 
   which is exactly 0 beyond the light cone of a circuit and exponentially small for ``U = exp(-iK)``.
 * **Lieb-Robinson commutators** (eq. 2.4) under the generator K, ``A(t) = e^{iKt} A e^{-iKt}``:
@@ -32,11 +32,14 @@ from jax import lax
 
 from jaxmbl._core.batching import map_batch
 from jaxmbl._core.conventions import PAULI, complex_dtype
+from jaxmbl._core.deprecation import key_moved_first, renamed_keywords
 from jaxmbl._core.kernels import HIGHEST, apply_one_site
-from jaxmbl._core.lattice import Lattice
+from jaxmbl._core.lattice import Lattice, as_lattice
+from jaxmbl._core.limits import DENSE_MAX_SITES
+from jaxmbl._core.validation import check_hermitian
 from jaxmbl._swingle.lbits import lbit_phases
 from jaxmbl._swingle.model import SwingleModel
-from jaxmbl._swingle.unitaries import _DENSE_MAX_SITES, GeneratorUnitary, LocalUnitary, _dense_matrix
+from jaxmbl._swingle.unitaries import GeneratorUnitary, LocalUnitary, dense_matrix
 
 
 def _pauli_index(p, name):
@@ -78,7 +81,7 @@ def _ball_weight(tau, ball, n_sites):
 
 def _dressed_weights_1(U, pauli, site, balls):
     n = U.n_sites
-    Ud = _dense_matrix(U)  # columns U|n>
+    Ud = dense_matrix(U)  # columns U|n>
     op = jnp.asarray(PAULI[pauli], Ud.dtype)
     tau = jnp.matmul(Ud, _op_on_site(Ud.conj().T, op, site, n), precision=HIGHEST)
     return jnp.stack([1.0 - _ball_weight(tau, ball, n) for ball in balls])
@@ -95,7 +98,7 @@ def _dressed_weights_core(U, pauli, site, balls):
     return out.reshape(U.batch_shape + out.shape[1:])
 
 
-def dressed_operator_weights(U: LocalUnitary, lattice: Lattice, site: int, pauli="Z"):
+def dressed_operator_weights(U: LocalUnitary, lattice: Lattice | int, site: int, pauli="Z"):
     """Weight of ``tau = U sigma_site U^dagger`` outside the ball of radius d, for ``d = 0 .. d_max``.
 
     ``w(d)`` is the squared Pauli weight of tau on strings that act on some site farther than d
@@ -104,12 +107,17 @@ def dressed_operator_weights(U: LocalUnitary, lattice: Lattice, site: int, pauli
 
     Args:
         U: a local unitary (single or batched), N <= 12 (dense matrices).
-        lattice: the :class:`Lattice` that defines distances.
+        lattice: the :class:`Lattice` that defines distances, or an int N for the open chain.
         site: the l-bit r.
         pauli: ``'Z'`` (the l-bit operator tau^z, default), ``'X'`` or ``'Y'``.
 
     Returns:
-        ``(radii, w)``: the distinct distances ``(D,)`` and ``U.batch_shape + (D,)`` weights.
+        ``(radii, w)``: the distinct distances ``(D,)`` (lattice units) and
+        ``U.batch_shape + (D,)`` weights in [0, 1].
+
+    Raises:
+        ValueError: if ``U`` is not a jaxmbl unitary, its site count differs from the lattice's,
+            N > 12, or for a bad ``site`` or ``pauli``.
 
     Example:
         >>> import jax.random as jr
@@ -120,18 +128,19 @@ def dressed_operator_weights(U: LocalUnitary, lattice: Lattice, site: int, pauli
     """
     if not isinstance(U, LocalUnitary):
         raise ValueError(f"U must be a jaxmbl unitary, got {type(U).__name__}")
+    lattice = as_lattice(lattice)
     if U.n_sites != lattice.n_sites:
         raise ValueError(f"U acts on {U.n_sites} sites but lattice has {lattice.n_sites}")
-    if U.n_sites > _DENSE_MAX_SITES:
+    if U.n_sites > DENSE_MAX_SITES:
         raise ValueError(
-            f"dressed_operator_weights builds 2**N x 2**N matrices: N <= {_DENSE_MAX_SITES}, got {U.n_sites}"
+            f"dressed_operator_weights builds 2**N x 2**N matrices: N <= {DENSE_MAX_SITES}, got {U.n_sites}"
         )
     site = _check_site(site, U.n_sites)
     pauli = _pauli_index(pauli, "pauli")
     dist = lattice.distances[site]
     radii = np.unique(np.round(dist, 9))
     balls = tuple(tuple(int(r) for r in np.nonzero(dist <= d + 1e-9)[0]) for d in radii)
-    return radii, _dressed_weights_core(U, pauli, site, balls)
+    return jnp.asarray(radii), _dressed_weights_core(U, pauli, site, balls)
 
 
 # ---------------------------------------------------------------------------- Lieb-Robinson
@@ -141,11 +150,27 @@ def generator_matrix(U: LocalUnitary):
     For a :class:`GeneratorUnitary` this is the sum of its local terms (exact, local). For any
     other unitary (a circuit, a dense control) it is the principal ``i log U`` from the complex
     Schur form, computed on the host with scipy: a generic U has a *non-local* logarithm.
+
+    Args:
+        U: one local unitary (no batch axes), N <= 12.
+
+    Returns:
+        ``(2**N, 2**N)`` complex Hermitian K (units of the fictitious time of eq. 2.2: U is t = 1).
+
+    Raises:
+        ValueError: for a batched U or N > 12.
+
+    Example:
+        >>> import jax.random as jr
+        >>> U = random_generator(jr.key(0), Lattice((3,)))
+        >>> K = generator_matrix(U)
+        >>> K.shape, bool(jnp.allclose(K, K.conj().T))
+        ((8, 8), True)
     """
     if U.batch_shape:
         raise ValueError(f"generator_matrix takes one realization, got batch shape {U.batch_shape}")
-    if U.n_sites > _DENSE_MAX_SITES:
-        raise ValueError(f"generator_matrix is for N <= {_DENSE_MAX_SITES}, got {U.n_sites}")
+    if U.n_sites > DENSE_MAX_SITES:
+        raise ValueError(f"generator_matrix is for N <= {DENSE_MAX_SITES}, got {U.n_sites}")
     if isinstance(U, GeneratorUnitary):
         eye = jnp.eye(2**U.n_sites, dtype=complex_dtype(U.dtype))
         return jax.vmap(U.apply_K)(eye).T
@@ -165,8 +190,10 @@ _TO_Z = {
 
 
 def _commutator_block(At, b, r, n):
-    """``||[At, sigma^b_r]||`` is twice the top singular value of this block: in the basis where
-    ``B = Z_r``, the part of ``W^dagger At W`` between ``Z_r = +1`` and ``Z_r = -1`` (half the size of At)."""
+    """The block of ``W^dagger At W`` between ``Z_r = +1`` and ``Z_r = -1`` (half the size of At).
+
+    ``||[At, sigma^b_r]||`` is twice its top singular value (in the basis where ``B = Z_r``).
+    """
     W = jnp.asarray(_TO_Z[b], At.dtype)
     rotated = _conjugate(At, W.conj().T, r, n).reshape(2**r, 2, 2 ** (n - r - 1), 2**r, 2, 2 ** (n - r - 1))
     return rotated[:, 0, :, :, 1, :].reshape(2 ** (n - 1), 2 ** (n - 1))
@@ -198,10 +225,16 @@ def lieb_robinson_commutators(K, ts, *, site: int = 0, a="Z", b="Z"):
     Args:
         K: dense Hermitian generator ``(2**N, 2**N)`` (e.g. :func:`generator_matrix`), N <= 12.
         ts: 1D array of fictitious times t >= 0 (``U = exp(-iK)`` is t = 1).
-        site: where A acts. a, b: Pauli labels of A and B.
+        site: where A acts.
+        a: Pauli label of A (``'X'``, ``'Y'``, ``'Z'`` or 1..3).
+        b: Pauli label of B.
 
     Returns:
-        ``(T, N)`` norms in [0, 2].
+        ``(T, N)`` norms in [0, 2]; entry ``[t, r]`` is ``||[A(t), B_r]||``.
+
+    Raises:
+        ValueError: if K is not a square Hermitian ``(2**N, 2**N)`` matrix with N <= 12, for
+            non-finite ``ts``, or a bad site or Pauli label.
 
     Example:
         >>> import jax.random as jr
@@ -215,10 +248,9 @@ def lieb_robinson_commutators(K, ts, *, site: int = 0, a="Z", b="Z"):
     if K.ndim != 2 or K.shape[0] != dim or dim < 2 or dim & (dim - 1):
         raise ValueError(f"K must be a square (2**N, 2**N) matrix, got shape {K.shape}")
     n = dim.bit_length() - 1
-    if n > _DENSE_MAX_SITES:
-        raise ValueError(f"K is dense: N <= {_DENSE_MAX_SITES}, got N={n}")
-    if float(jnp.abs(K - K.conj().T).max()) > 1e-10 * max(1.0, float(jnp.abs(K).max())):
-        raise ValueError("K must be Hermitian")
+    if n > DENSE_MAX_SITES:
+        raise ValueError(f"K is dense: N <= {DENSE_MAX_SITES}, got N={n}")
+    check_hermitian(K, "K")
     ts_np = np.asarray(ts, dtype=float)
     if ts_np.ndim != 1 or not np.all(np.isfinite(ts_np)):
         raise ValueError(f"ts must be a 1D array of finite times, got {ts!r}")
@@ -228,8 +260,8 @@ def lieb_robinson_commutators(K, ts, *, site: int = 0, a="Z", b="Z"):
 
 
 # ---------------------------------------------------------------------------- OTOC under H
-@functools.partial(jax.jit, static_argnames=("a", "site", "b", "batch_size"))
-def _otoc_core(model, states, ts, a, site, b, batch_size):
+@functools.partial(jax.jit, static_argnames=("a", "site", "b", "time_batch"))
+def _otoc_core(model, states, ts, a, site, b, time_batch):
     n = model.n_sites
     A = jnp.asarray(PAULI[a], states.dtype)
     B = jnp.asarray(PAULI[b], states.dtype)
@@ -238,9 +270,9 @@ def _otoc_core(model, states, ts, a, site, b, batch_size):
     def one(m):
         def heisenberg(v, phase):
             # A(t) v = U e^{iH0t} U^dag A U e^{-iH0t} U^dag v
-            w = m.U._kernel(phase.conj() * m.U._kernel(v, True), False)
+            w = m.U.mv(phase.conj() * m.U.rmv(v))
             w = apply_one_site(w, A, site, n)
-            return m.U._kernel(phase * m.U._kernel(w, True), False)
+            return m.U.mv(phase * m.U.rmv(w))
 
         def at(t):
             phase = jnp.exp(1j * lbit_phases(m.h0, t)).astype(states.dtype)
@@ -255,12 +287,14 @@ def _otoc_core(model, states, ts, a, site, b, batch_size):
 
             return jnp.mean(jax.vmap(per_state)(states) / norm[:, None], axis=0)
 
-        return lax.map(at, ts, batch_size=batch_size)
+        return lax.map(at, ts, batch_size=time_batch)
 
     return map_batch(one, model, model.batch_shape)
 
 
-def otoc(model: SwingleModel, ts, *, key, site: int = 0, a="X", b="X", n_states: int = 1, batch_size=None):
+@key_moved_first
+@renamed_keywords(batch_size="time_batch")
+def otoc(key, model: SwingleModel, ts, *, site: int = 0, a="X", b="X", n_states: int = 1, time_batch=None):
     """Infinite-temperature OTOC ``C(r, t) = <|[A_site(t), B_r]|^2>`` under H, for every site r.
 
     ``A(t) = e^{iHt} A e^{-iHt}`` is applied exactly (no time stepping) as
@@ -274,20 +308,28 @@ def otoc(model: SwingleModel, ts, *, key, site: int = 0, a="X", b="X", n_states:
     ``|J_{0r}| t ~ 1``: the front sits at ``r*(t) ~ xi ln(J0 t)``.
 
     Args:
+        key: ``jax.random`` key for the random states (shared by all realizations). The old call
+            ``otoc(model, ts, key=key)`` still works, with a ``DeprecationWarning``.
         model: a :class:`SwingleModel`, single or batched.
         ts: 1D array of times (units of 1/J0), any range.
-        key: ``jax.random`` key for the random states (keyword, shared by all realizations).
-        site: where A acts. a, b: Pauli labels of A and B (default X, X).
+        site: where A acts.
+        a: Pauli label of A (default X).
+        b: Pauli label of B (default X).
         n_states: random states per realization and time.
-        batch_size: times processed together.
+        time_batch: times processed together (memory vs. speed); default one at a time.
+            Deprecated alias: ``batch_size``.
 
     Returns:
-        ``model.batch_shape + (T, N)``.
+        ``model.batch_shape + (T, N)`` real OTOCs in [0, 2]; entry ``[..., t, r]`` is ``C(r, t)``.
+
+    Raises:
+        ValueError: if ``model`` is not a :class:`SwingleModel`, for non-finite ``ts``, a bad
+            site, Pauli label, ``n_states`` or ``time_batch``.
 
     Example:
         >>> import jax.random as jr
         >>> model = sample_model(jr.key(0), Lattice((6,)), xi=0.5)
-        >>> C = otoc(model, np.array([0.0, 1e12]), key=jr.key(1))
+        >>> C = otoc(jr.key(1), model, np.array([0.0, 1e12]))
         >>> float(C[0, 1:].max()) < 1e-12, C.shape
         (True, (2, 6))
     """
@@ -300,12 +342,12 @@ def otoc(model: SwingleModel, ts, *, key, site: int = 0, a="X", b="X", n_states:
         raise ValueError(f"ts must be a 1D array of finite times, got {ts!r}")
     if int(n_states) != n_states or n_states < 1:
         raise ValueError(f"n_states must be a positive integer, got {n_states!r}")
-    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if time_batch is not None and (int(time_batch) != time_batch or time_batch < 1):
+        raise ValueError(f"time_batch must be a positive integer, got {time_batch!r}")
     cdt = complex_dtype(model.dtype)
     k1, k2 = jr.split(key)
     rdt = jnp.finfo(cdt).dtype
     states = (jr.normal(k1, (int(n_states), 2**n), rdt) + 1j * jr.normal(k2, (int(n_states), 2**n), rdt)).astype(cdt)
     return _otoc_core(
-        model, states, jnp.asarray(ts_np, model.dtype), _pauli_index(a, "a"), site, _pauli_index(b, "b"), batch_size
+        model, states, jnp.asarray(ts_np, model.dtype), _pauli_index(a, "a"), site, _pauli_index(b, "b"), time_batch
     )

@@ -1,8 +1,8 @@
-"""Where energy lives and how far a local kick reaches, in the l-bit basis (paper §II).
+r"""Where energy lives and how far a local kick reaches, in the l-bit basis (paper §II).
 
 * **Energy density.** H0 is split into site terms by giving each coupling equally to its sites,
 
-  .. math:: h_r = \\sum_{S \\ni r} \\frac{J_S}{|S|} \\prod_{s \\in S} P_s, \\qquad \\sum_r h_r = H_0,
+  .. math:: h_r = \sum_{S \ni r} \frac{J_S}{|S|} \prod_{s \in S} P_s, \qquad \sum_r h_r = H_0,
 
   so ``H = sum_r U h_r U^dagger`` and ``e_r(psi) = <psi| U h_r U^dagger |psi>`` is a local energy
   density. Every ``U h_r U^dagger`` commutes with H: the profile ``e_r(t)`` of any state is
@@ -31,11 +31,13 @@ import numpy as np
 from jax import lax
 
 from jaxmbl._core.batching import map_batch
-from jaxmbl._core.conventions import check_state_memory, complex_dtype
-from jaxmbl._core.kernels import apply_one_site
-from jaxmbl._swingle.lbits import LbitHamiltonian, _subset_sum
-from jaxmbl._swingle.model import SwingleModel
-from jaxmbl._swingle.unitaries import _apply_many, check_psi
+from jaxmbl._core.conventions import complex_dtype
+from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.kernels import HIGHEST, apply_one_site
+from jaxmbl._core.limits import check_state_memory
+from jaxmbl._swingle.lbits import LbitHamiltonian, subset_sum
+from jaxmbl._swingle.model import SwingleModel, eigenstates
+from jaxmbl._swingle.unitaries import check_psi
 
 
 def _lbit_energy_density_1(h0: LbitHamiltonian):
@@ -47,7 +49,7 @@ def _lbit_energy_density_1(h0: LbitHamiltonian):
             share[list(S), col] = 1.0 / len(S)
             col += 1
     coef = h0.flat_coef()
-    return jax.vmap(lambda w: _subset_sum(h0, coef * w))(jnp.asarray(share, coef.dtype))
+    return jax.vmap(lambda w: subset_sum(h0, coef * w))(jnp.asarray(share, coef.dtype))
 
 
 _lbit_energy_density_core = jax.jit(_lbit_energy_density_1)
@@ -61,6 +63,15 @@ def lbit_energy_density(h0):
 
     Returns:
         ``batch_shape + (N, 2**N)``, energy units of J0; the sum over r is ``energies(h0)``.
+
+    Raises:
+        ValueError: if ``h0`` is neither an :class:`LbitHamiltonian` nor a :class:`SwingleModel`,
+            or the tables would not fit in memory.
+
+    Example:
+        >>> h0 = lbit_hamiltonian(2, {(0,): 1.0, (1,): 2.0, (0, 1): 0.5})
+        >>> lbit_energy_density(h0)[:, 3].tolist()      # n = |11>: 1 + 0.25 and 2 + 0.25
+        [1.25, 2.25]
     """
     h0 = h0.h0 if isinstance(h0, SwingleModel) else h0
     if not isinstance(h0, LbitHamiltonian):
@@ -74,9 +85,9 @@ def _energy_density_core(model, psi):
     def one(pair):
         m, states = pair
         h = _lbit_energy_density_1(m.h0)  # (N, 2**N)
-        chi = _apply_many(m.U, states.reshape(-1, states.shape[-1]), True)
+        chi = jax.vmap(m.U.rmv)(states.reshape(-1, states.shape[-1]))
         weight = jnp.real(chi * chi.conj())
-        e = jnp.einsum("sn,rn->sr", weight, h, precision=lax.Precision.HIGHEST) / weight.sum(-1, keepdims=True)
+        e = jnp.einsum("sn,rn->sr", weight, h, precision=HIGHEST) / weight.sum(-1, keepdims=True)
         return e.reshape(states.shape[:-1] + (h.shape[0],))
 
     return map_batch(one, (model, psi), model.batch_shape)
@@ -92,6 +103,10 @@ def energy_density(model, psi):
 
     Returns:
         ``model.batch_shape + (...) + (N,)`` energies (units of J0); ``sum_r e_r = <H>``.
+
+    Raises:
+        ValueError: if ``model`` is not a :class:`SwingleModel` or ``psi`` does not have the
+            model's batch shape and a last axis of ``2**N``.
 
     Example:
         >>> import jax.random as jr
@@ -109,23 +124,24 @@ def energy_density(model, psi):
     return _energy_density_core(model, psi.astype(jnp.promote_types(psi.dtype, complex_dtype(model.dtype))))
 
 
-@functools.partial(jax.jit, static_argnames=("site", "batch_size"))
-def _flip_amplitudes_core(model, op, site, batch_size):
+@functools.partial(jax.jit, static_argnames=("site", "state_batch"))
+def _flip_amplitudes_core(model, op, site, state_batch):
     n = model.n_sites
     flips = jnp.asarray(1 << (n - 1 - np.arange(n)))
 
     def one(m):
         def column(idx):
-            e = jax.nn.one_hot(idx, 2**n, dtype=op.dtype)
-            w = m.U._kernel(apply_one_site(m.U._kernel(e, False), op, site, n), True)
+            psi = eigenstates(m, idx).astype(op.dtype)  # U|n>
+            w = m.U.rmv(apply_one_site(psi, op, site, n))
             return jnp.abs(w[jnp.bitwise_xor(idx, flips)])
 
-        return lax.map(column, jnp.arange(2**n), batch_size=batch_size)
+        return lax.map(column, jnp.arange(2**n), batch_size=state_batch)
 
     return map_batch(one, model, model.batch_shape)
 
 
-def flip_amplitudes(model, op, site: int, *, batch_size: int = 64):
+@renamed_keywords(batch_size="state_batch")
+def flip_amplitudes(model, op, site: int, *, state_batch: int = 64):
     """``|<n xor e_r| U^dagger O_site U |n>|`` for every l-bit configuration n and every site r.
 
     This is the amplitude ``|<E'|O(r0)|E>|`` for ``|E> = U|n>`` and ``|E'> = U X_r U^dagger |E>``
@@ -135,10 +151,15 @@ def flip_amplitudes(model, op, site: int, *, batch_size: int = 64):
         model: a :class:`SwingleModel`, single or batched.
         op: the one-site operator O, ``(2, 2)``.
         site: r0.
-        batch_size: eigenstates processed together (memory vs speed).
+        state_batch: eigenstates processed together (memory vs speed). Deprecated alias:
+            ``batch_size``.
 
     Returns:
-        ``model.batch_shape + (2**N, N)``: entry ``[n, r]``.
+        ``model.batch_shape + (2**N, N)`` real moduli in [0, 1]: entry ``[n, r]``.
+
+    Raises:
+        ValueError: if ``model`` is not a :class:`SwingleModel`, ``op`` is not ``(2, 2)``, for a
+            bad ``site`` or ``state_batch``, or if the batch would not fit in memory.
 
     Example:
         >>> import jax.random as jr
@@ -154,8 +175,8 @@ def flip_amplitudes(model, op, site: int, *, batch_size: int = 64):
         raise ValueError(f"op must be a (2, 2) one-site operator, got shape {op.shape}")
     if int(site) != site or not 0 <= site < model.n_sites:
         raise ValueError(f"site must be an integer in 0..{model.n_sites - 1}, got {site!r}")
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    check_state_memory(model.n_sites, 2 * batch_size * max(1, int(np.prod(model.batch_shape))), model.dtype)
+    if int(state_batch) != state_batch or state_batch < 1:
+        raise ValueError(f"state_batch must be a positive integer, got {state_batch!r}")
+    check_state_memory(model.n_sites, 2 * state_batch * max(1, int(np.prod(model.batch_shape))), model.dtype)
     op = op.astype(jnp.promote_types(op.dtype, complex_dtype(model.dtype)))
-    return _flip_amplitudes_core(model, op, int(site), int(batch_size))
+    return _flip_amplitudes_core(model, op, int(site), int(state_batch))

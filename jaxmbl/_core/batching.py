@@ -12,13 +12,31 @@ import jax.tree_util as jtu
 import numpy as np
 
 
-def map_batch(fn, tree, batch: tuple, *args):
-    """``fn`` on each element of a pytree whose leaves share the leading ``batch`` axes."""
+def realization_axes(tree):
+    """The ``vmap`` axes of a pytree's leaves over its realizations: 0 for every leaf, unless the
+    tree defines ``realization_axes()`` (operators with leaves shared by all realizations, such as
+    the perturbation V of a :class:`PerturbedModel`), which returns the axes as a pytree of 0/None."""
+    own = getattr(tree, "realization_axes", None)
+    return own() if callable(own) else jtu.tree_map(lambda _: 0, tree)
+
+
+def map_batch(fn, tree, batch: tuple, *args, axes=None):
+    """``fn`` on each element of a pytree whose leaves share the leading ``batch`` axes.
+
+    ``args`` are shared by all elements. Leaves whose axis in ``axes`` (default
+    :func:`realization_axes` of ``tree``) is ``None`` carry no batch axes and are shared too.
+    Outputs get the ``batch`` axes in front.
+    """
     if not batch:
         return fn(tree, *args)
     size = int(np.prod(batch))
-    flat = jtu.tree_map(lambda x: x.reshape((size,) + x.shape[len(batch) :]), tree)
-    out = jax.vmap(fn, in_axes=(0,) + (None,) * len(args))(flat, *args)
+    axes = realization_axes(tree) if axes is None else axes
+
+    def flatten(x, ax):
+        return x if ax is None else x.reshape((size,) + x.shape[len(batch) :])
+
+    flat = jtu.tree_map(flatten, tree, axes)
+    out = jax.vmap(fn, in_axes=(axes,) + (None,) * len(args))(flat, *args)
     return jtu.tree_map(lambda y: y.reshape(batch + y.shape[1:]), out)
 
 

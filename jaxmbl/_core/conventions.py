@@ -32,14 +32,12 @@ Example:
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-#: Pauli matrices ``sigma^0..sigma^3`` (unnormalised), as a (4, 2, 2) complex array.
 PAULI = np.array(
     [
         [[1, 0], [0, 1]],
@@ -49,6 +47,10 @@ PAULI = np.array(
     ],
     dtype=np.complex128,
 )
+"""Pauli matrices ``sigma^0..sigma^3 = I, X, Y, Z`` (unnormalised), a ``(4, 2, 2)`` complex128 numpy array.
+
+Pauli labels 0..3 index its first axis everywhere in jaxmbl (e.g. ``PauliSum`` labels).
+"""
 
 #: Letters of the Pauli labels 0..3.
 PAULI_LETTERS = "IXYZ"
@@ -90,7 +92,18 @@ def real_dtype(dtype=None):
 
 
 def complex_dtype(dtype):
-    """The complex dtype matching a real (or complex) dtype: float32->complex64, float64->complex128."""
+    """The complex dtype matching a real (or complex) dtype: float32->complex64, float64->complex128.
+
+    Args:
+        dtype: a real or complex floating dtype (a complex one is returned unchanged).
+
+    Returns:
+        The numpy scalar type ``jnp.complex64`` or ``jnp.complex128``.
+
+    Example:
+        >>> complex_dtype(jnp.float32).__name__, complex_dtype("float64").__name__
+        ('complex64', 'complex128')
+    """
     dt = jnp.dtype(dtype)
     if jnp.issubdtype(dt, jnp.complexfloating):
         return dt.type
@@ -102,6 +115,16 @@ def basis_bits(n_sites: int) -> np.ndarray:
 
     Row ``n`` holds the bits of ``n`` with site 0 the most significant bit, so
     ``n = sum_r bits[n, r] * 2**(N-1-r)``; ``bits = 1`` means Z = -1 (P = 1).
+
+    Args:
+        n_sites: N >= 1.
+
+    Returns:
+        int8 numpy array ``(2**N, N)``; entry ``[n, r]`` is ``n_r`` of basis state n.
+
+    Example:
+        >>> basis_bits(2).tolist()            # rows n = 0..3, columns sites 0, 1
+        [[0, 0], [0, 1], [1, 0], [1, 1]]
     """
     n_sites = int(n_sites)
     idx = np.arange(2**n_sites)
@@ -115,36 +138,22 @@ def site_mask(sites, n_sites: int) -> int:
 
 
 def pauli_string(label: str) -> np.ndarray:
-    """Dense matrix of a Pauli string such as ``"XZI"`` (character r acts on site r). Small N only."""
+    """Dense matrix of a Pauli string such as ``"XZI"`` (character r acts on site r). Small N only.
+
+    Args:
+        label: one letter of ``"IXYZ"`` per site, site 0 first.
+
+    Returns:
+        complex128 numpy array ``(2**N, 2**N)``, the Kronecker product with site 0 outermost.
+
+    Raises:
+        ValueError: for a letter outside ``"IXYZ"``.
+
+    Example:
+        >>> pauli_string("ZI").real.diagonal().tolist()    # Z on site 0, the most significant bit
+        [1.0, 1.0, -1.0, -1.0]
+    """
     out = np.ones((1, 1), dtype=np.complex128)
     for ch in label:
         out = np.kron(out, PAULI[PAULI_LETTERS.index(ch)])
     return out
-
-
-def _available_memory_bytes() -> int:
-    env = os.environ.get("JAXMBL_MEMORY_LIMIT_GB")
-    if env:
-        return int(float(env) * 2**30)
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return 16 * 2**30
-
-
-def check_state_memory(n_sites: int, n_vectors: int = 1, dtype=jnp.complex128, *, what: str = "state vectors"):
-    """Refuse, before allocating, a request for ``n_vectors`` vectors of length 2**N that cannot fit.
-
-    The limit is the machine's physical memory (or ``JAXMBL_MEMORY_LIMIT_GB`` if set);
-    a factor of 4 leaves room for the temporaries of the kernels.
-    """
-    itemsize = jnp.dtype(complex_dtype(dtype)).itemsize
-    need = 4 * n_vectors * itemsize * float(2.0**n_sites)
-    have = _available_memory_bytes()
-    if need > have:
-        raise ValueError(
-            f"n_sites={n_sites}: {n_vectors} {what} of 2**{n_sites} amplitudes need about "
-            f"{need / 2**30:.3g} GiB with working space, more than the {have / 2**30:.3g} GiB available "
-            "(set JAXMBL_MEMORY_LIMIT_GB to change the limit)"
-        )
-    return need

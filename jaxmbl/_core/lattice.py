@@ -55,10 +55,12 @@ class Lattice:
     # ------------------------------------------------------------------ geometry
     @property
     def dim(self) -> int:
+        """Number of axes d (1, 2 or 3)."""
         return len(self.shape)
 
     @property
     def n_sites(self) -> int:
+        """Number of sites N, the product of the shape."""
         return int(np.prod(self.shape))
 
     @cached_property
@@ -69,7 +71,17 @@ class Lattice:
         )
 
     def site(self, coord) -> int:
-        """Site index of an integer coordinate (wrapped on periodic axes)."""
+        """Site index of an integer coordinate (wrapped on periodic axes).
+
+        Args:
+            coord: d integers, one per axis.
+
+        Returns:
+            The site index in ``0..N-1`` (row-major).
+
+        Raises:
+            ValueError: for a wrong number of entries or a coordinate outside an open axis.
+        """
         coord = [int(c) for c in coord]
         if len(coord) != self.dim:
             raise ValueError(f"coord must have {self.dim} entries, got {coord}")
@@ -81,7 +93,15 @@ class Lattice:
         return int(np.ravel_multi_index(coord, self.shape))
 
     def displacement(self, i: int, j: int) -> np.ndarray:
-        """Shortest displacement vector from site i to site j (minimum image on periodic axes)."""
+        """Shortest displacement vector from site i to site j (minimum image on periodic axes).
+
+        Args:
+            i: the first site.
+            j: the second site.
+
+        Returns:
+            int array ``(d,)``, ``coord(j) - coord(i)`` in lattice units.
+        """
         d = self.coords[j] - self.coords[i]
         for ax, (L, p) in enumerate(zip(self.shape, self.pbc)):
             if p:
@@ -98,6 +118,15 @@ class Lattice:
         return np.sqrt((d.astype(np.float64) ** 2).sum(-1))
 
     def distance(self, i: int, j: int) -> float:
+        """Euclidean distance between sites i and j (minimum image), in lattice units.
+
+        Args:
+            i: the first site.
+            j: the second site.
+
+        Returns:
+            ``distances[i, j]`` as a float.
+        """
         return float(self.distances[i, j])
 
     @cached_property
@@ -139,17 +168,50 @@ class Lattice:
 
     # ------------------------------------------------------------------ regions
     def region(self, sites) -> tuple:
-        """Validate a region (any collection of distinct sites) and return it as a sorted tuple."""
+        """Validate a region (any collection of distinct sites) and return it as a sorted tuple.
+
+        Args:
+            sites: distinct sites in ``0..N-1``.
+
+        Returns:
+            The sorted tuple of sites.
+
+        Raises:
+            ValueError: as :func:`validate_region`.
+        """
         return validate_region(sites, self.n_sites)
 
     def block(self, start: int, length: int) -> tuple:
-        """A contiguous block of ``length`` sites along a 1D lattice (wrapping if periodic)."""
+        """A contiguous block of ``length`` sites along a 1D lattice (wrapping if periodic).
+
+        Args:
+            start: first site.
+            length: number of sites, ``0 <= length <= L``.
+
+        Returns:
+            The sorted tuple of sites.
+
+        Raises:
+            ValueError: on a lattice with more than one axis, or for a bad start or length.
+        """
         if self.dim != 1:
             raise ValueError(f"block is for 1D lattices; use rectangle for shape {self.shape}")
         return self.rectangle((start,), (length,))
 
     def rectangle(self, origin, extent) -> tuple:
-        """The sites of the box ``origin <= coord < origin + extent`` (wrapping on periodic axes)."""
+        """The sites of the box ``origin <= coord < origin + extent`` (wrapping on periodic axes).
+
+        Args:
+            origin: d integers, the corner of the box.
+            extent: d integers, the box's length along each axis, ``0 <= extent <= shape``.
+
+        Returns:
+            The sorted tuple of sites.
+
+        Raises:
+            ValueError: for a wrong number of entries, an extent outside the lattice, or a box that
+                leaves an open axis.
+        """
         origin, extent = tuple(int(o) for o in origin), tuple(int(e) for e in extent)
         if len(origin) != self.dim or len(extent) != self.dim:
             raise ValueError(f"origin and extent must have {self.dim} entries, got {origin}, {extent}")
@@ -159,18 +221,77 @@ class Lattice:
         return self.region([self.site(c) for c in itertools.product(*ranges)])
 
     def boundary_bonds(self, region) -> tuple:
-        """The bonds with exactly one end in ``region``."""
+        """The bonds with exactly one end in ``region``.
+
+        Args:
+            region: distinct sites in ``0..N-1``.
+
+        Returns:
+            Tuple of nearest-neighbour bonds ``(i, j)``, ``i < j``, that the region cuts.
+        """
         inside = np.zeros(self.n_sites, dtype=bool)
         inside[list(self.region(region))] = True
         return tuple(b for b in self.bonds if inside[b[0]] != inside[b[1]])
 
     def boundary_size(self, region) -> int:
-        """|dA|: the number of nearest-neighbour bonds cut by the region."""
+        """|dA|: the number of nearest-neighbour bonds cut by the region (the area of eq. 3.7).
+
+        Args:
+            region: distinct sites in ``0..N-1``.
+
+        Returns:
+            The number of bonds with exactly one end in the region.
+        """
         return len(self.boundary_bonds(region))
 
 
+def as_lattice(lattice, name: str = "lattice") -> Lattice:
+    """A :class:`Lattice` from a lattice or an int chain length ``L`` (an open chain ``Lattice((L,))``).
+
+    Every public function that takes a lattice accepts either form through this helper.
+
+    Args:
+        lattice: a :class:`Lattice`, or a positive int N for the open chain of N sites.
+        name: the argument's name, for the error message.
+
+    Returns:
+        The :class:`Lattice` (the same object when one was given).
+
+    Raises:
+        TypeError: if ``lattice`` is neither a :class:`Lattice` nor an integer.
+        JaxmblError: for an integer below 1.
+
+    Example:
+        >>> as_lattice(6) == Lattice((6,)), as_lattice(Lattice((2, 3))).shape
+        (True, (2, 3))
+    """
+    if isinstance(lattice, Lattice):
+        return lattice
+    if isinstance(lattice, (int, np.integer)) and not isinstance(lattice, (bool, np.bool_)):
+        return Lattice((int(lattice),))
+    raise TypeError(f"{name} must be a jaxmbl.Lattice or an int chain length, got {type(lattice).__name__}")
+
+
 def validate_region(region, n_sites: int) -> tuple:
-    """Check that ``region`` is a collection of distinct sites in ``0..N-1``; return it sorted."""
+    """Check that ``region`` is a collection of distinct sites in ``0..N-1``; return it sorted.
+
+    Every function that takes a region accepts any collection (list, tuple, range, array) in any
+    order; regions need not be contiguous.
+
+    Args:
+        region: sites, any iterable of integers.
+        n_sites: N.
+
+    Returns:
+        The sorted tuple of distinct sites (hashable, usable as a static argument).
+
+    Raises:
+        ValueError: for non-integer, out-of-range or duplicate sites.
+
+    Example:
+        >>> validate_region(range(3, 0, -1), 4), validate_region(np.array([2, 0]), 4)
+        ((1, 2, 3), (0, 2))
+    """
     try:
         sites = [int(r) for r in np.asarray(region, dtype=np.int64).ravel()]
     except (TypeError, ValueError) as err:

@@ -1,5 +1,6 @@
-"""Exact diagonalization: dense ``eigh`` / ``eigvalsh`` of any Hamiltonian, in the full space or a
-total-S^z sector, batched over disorder realizations.
+"""Exact diagonalization: dense ``eigh`` / ``eigvalsh`` of any Hamiltonian, batched over realizations.
+
+Both work in the full space or a total-S^z sector.
 
 A :class:`PauliSum` ``H = sum_m c_m sigma^{p_m}`` is validated once for the whole batch on its
 coefficients, then turned into its dense block by ``PauliSum.dense(sector=...)``, a jitted scatter
@@ -13,8 +14,8 @@ Sizes: the full space is limited to N <= 13 (a 2**13 x 2**13 complex matrix is 1
 are limited by memory and by ``PauliSum.dense`` to 2**14 rows (half filling at N = 16 has
 D = 12870).
 
-``sector`` is the total ``S^z = sum_r Z_r / 2`` (spin-1/2 units, DESIGN.md conventions:
-``|0>`` is up), so a sector holds the states with ``N/2 - sector`` bits set; 0 is half filling,
+``sector`` is the total ``S^z = sum_r Z_r / 2`` (spin-1/2 units; by the conventions of
+``jaxmbl._core.conventions`` ``|0>`` is up), so a sector holds the states with ``N/2 - sector`` bits set; 0 is half filling,
 half-integers are allowed for odd N.
 """
 
@@ -27,16 +28,12 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
-from jaxmbl._analysis.entanglement import _eigvalsh as _entanglement_eigvalsh
 from jaxmbl._core.batching import batch_shape, is_pauli_sum, is_traced, map_batch
-from jaxmbl._core.conventions import _available_memory_bytes, basis_bits
+from jaxmbl._core.conventions import basis_bits
+from jaxmbl._core.limits import MAX_FULL_SITES, check_matrix_memory
+from jaxmbl._core.linalg import eigh_safe, eigvalsh_hf
+from jaxmbl._core.validation import HERMITIAN_RTOL, check_hermitian
 from jaxmbl._hamiltonians.pauli import sector_basis
-
-#: Largest N diagonalized in the full Hilbert space.
-MAX_FULL_SITES = 13
-# Relative size of H - H^dagger (and of cross-sector elements) tolerated as round-off.
-_HERMITIAN_RTOL = 1e-10
-
 
 # ---------------------------------------------------------------------------- operators
 
@@ -61,16 +58,6 @@ def central_window(n: int, window) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------------- dense blocks
-def _check_block_memory(dim: int, count: int, n_sites: int, sector):
-    need = 3 * count * dim**2 * 16  # complex matrix, eigenvectors, LAPACK workspace
-    have = _available_memory_bytes()
-    if need > have:
-        raise ValueError(
-            f"sector={sector!r} at n_sites={n_sites}: {count} dense block(s) of dimension {dim} need about "
-            f"{need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB available"
-        )
-
-
 def hamiltonian_blocks(H, sector=None):
     """Dense matrices of H (or of its total-S^z ``sector`` block), batched: ``batch + (D, D)``.
 
@@ -124,15 +111,13 @@ def _validated(H, sector):
         )
     shape = H.shape[:-2] if array else batch_shape(H)
     dim = (H.shape[-1] if array else 2**n_sites) if basis is None else len(basis)
-    _check_block_memory(dim, int(np.prod(shape)), n_sites, sector)
+    check_matrix_memory(dim, int(np.prod(shape)), what=f"sector={sector!r} at n_sites={n_sites}")
 
     if is_pauli_sum(H):
         if not is_traced(H):  # checked once for the whole batch, on the coefficients (cheap)
             if sector is not None and not H.conserves_total_z():
                 raise ValueError(f"sector={sector!r} was requested but H does not conserve total Z")
-            atol = _HERMITIAN_RTOL * max(1.0, float(np.max(np.abs(np.asarray(H.coef)), initial=0.0)))
-            if not H.is_hermitian(atol=atol):
-                raise ValueError(f"H must be Hermitian, but its combined coefficients are not real (to {atol:.3g})")
+            check_hermitian(H)
         return H
     mat = H if array else jnp.asarray(H.dense())
     if not array and mat.shape[-1] != 2**n_sites:
@@ -140,27 +125,20 @@ def _validated(H, sector):
     if sector is not None and not is_traced(mat):
         sz = n_sites / 2 - basis_bits(n_sites).sum(axis=1)
         leak = float(np.max(np.abs(np.asarray(mat)) * (sz[:, None] != sz[None, :]), initial=0.0))
-        if leak > _HERMITIAN_RTOL * max(1.0, float(jnp.max(jnp.abs(mat)))):
+        if leak > HERMITIAN_RTOL * max(1.0, float(jnp.max(jnp.abs(mat)))):
             raise ValueError(f"sector={sector!r} was requested but H does not conserve total Z (leak {leak:.3g})")
     mats = mat if basis is None else mat[..., basis[:, None], basis[None, :]]
-    if not is_traced(mats):
-        asym, scale = map(float, _asymmetry(mats))
-        if asym > _HERMITIAN_RTOL * max(1.0, scale):
-            raise ValueError(f"H must be Hermitian, but max|H - H^dagger| = {asym:.3g}")
+    check_hermitian(mats)
     return mats
-
-
-@jax.jit
-def _asymmetry(mats):
-    """max|H - H^dagger| and max|H| in one fused pass."""
-    asym = jnp.max(jnp.abs(mats - jnp.conj(jnp.swapaxes(mats, -1, -2))), initial=0.0)
-    return asym, jnp.max(jnp.abs(mats), initial=0.0)
 
 
 # ---------------------------------------------------------------------------- eigenvalues only
 def _sterf(d, e):
-    """Ascending eigenvalues of real symmetric tridiagonal matrices (diagonal d (..., D), off-diagonal
-    e (..., D-1)) by LAPACK ``sterf`` on the host, one matrix at a time; NaN where it fails."""
+    """Ascending eigenvalues of real symmetric tridiagonal matrices by LAPACK ``sterf`` on the host.
+
+    ``d`` is the diagonal ``(..., D)`` and ``e`` the off-diagonal ``(..., D-1)``; one matrix at a
+    time, NaN where ``sterf`` fails.
+    """
     d, e = np.asarray(d), np.asarray(e)
     if d.shape[-1] < 2:  # a 1 x 1 block is its own eigenvalue (and sterf needs D >= 2)
         return d.copy()
@@ -192,7 +170,7 @@ def _host_eigvalsh(mats):
 
 
 # Traced or non-CPU inputs: eigenvalues with the Hellmann-Feynman derivative (finite at degeneracies).
-_traced_eigvalsh = jnp.vectorize(_entanglement_eigvalsh, signature="(n,n)->(n)")
+_traced_eigvalsh = jnp.vectorize(eigvalsh_hf, signature="(n,n)->(n)")
 
 
 # ---------------------------------------------------------------------------- public API
@@ -200,7 +178,7 @@ _traced_eigvalsh = jnp.vectorize(_entanglement_eigvalsh, signature="(n,n)->(n)")
 def _diagonalize(mats, *, start: int, count: int, vectors: bool):
     if not vectors:
         return _traced_eigvalsh(mats)[..., start : start + count]
-    E, V = jnp.linalg.eigh(mats)
+    E, V = eigh_safe(mats)  # its JVP is finite at exact degeneracies (see eigh_safe)
     V = V.astype(jnp.result_type(V, jnp.complex64))  # same dtype for real and complex H
     return E[..., start : start + count], V[..., start : start + count]
 
@@ -217,9 +195,9 @@ def _solve(H, sector, window, vectors):
 
 
 def eigh(H, sector=None, *, window=None):
-    """Eigenvalues and eigenvectors of a Hermitian H, densely, batched over realizations.
+    r"""Eigenvalues and eigenvectors of a Hermitian H, densely, batched over realizations.
 
-    .. math:: H v_k = E_k v_k, \\qquad E_0 \\le E_1 \\le \\dots
+    .. math:: H v_k = E_k v_k, \qquad E_0 \le E_1 \le \dots
 
     Args:
         H: a :class:`PauliSum` (single or batched: leaves with leading realization axes, e.g.
@@ -238,10 +216,9 @@ def eigh(H, sector=None, *, window=None):
         ``psi = zeros(2**N).at[basis].set(V[:, k])``.
 
     Raises:
-        ValueError: H not Hermitian; ``sector`` not conserved or impossible for N; N > 13 in the
-        full space, or a sector block too large for memory; ``window`` outside (0, 1].
-
-    Inside ``jax.jit`` (traced H) the value checks (Hermiticity, conservation) are skipped.
+        ValueError: if H is not Hermitian; ``sector`` is not conserved or impossible for N; N > 13
+            in the full space, or a sector block too large for memory; ``window`` is outside (0, 1].
+            Inside ``jax.jit`` (traced H) the value checks (Hermiticity, conservation) are skipped.
 
     Example:
         >>> import jax.numpy as jnp
@@ -263,6 +240,19 @@ def eigvalsh(H, sector=None, *, window=None):
 
     On CPU, run with ``OPENBLAS_NUM_THREADS=1``: XLA already spreads a batch over the cores, and
     threaded BLAS inside each small LAPACK call oversubscribes them (see the README).
+
+    Args:
+        H: a :class:`PauliSum` (single or batched), any operator with ``n_sites`` and ``.dense()``,
+            or a dense array ``(..., D, D)``.
+        sector: total ``S^z`` to diagonalize in, or ``None`` for the full space (N <= 13).
+        window: keep only the central fraction of the sorted spectrum (as :func:`eigh`); ``None``
+            keeps all.
+
+    Returns:
+        Real ``batch + (D_w,)`` energies in ascending order (energy units of H).
+
+    Raises:
+        ValueError: as :func:`eigh`.
 
     Example:
         >>> import jax.numpy as jnp

@@ -14,9 +14,9 @@ def evolve(H, psi0, ts, observables=None, *, return_info: bool = False, **kwargs
     """``exp(-iHt) psi0`` for every t in ``ts``; one function for every Hamiltonian.
 
     For a :class:`SwingleModel` this is the exact fast path :func:`evolve_exact` (no time
-    stepping, any t; keyword ``batch_size``). Other Hamiltonians (a :class:`PauliSum`, a
+    stepping, any t; keyword ``time_batch``). Other Hamiltonians (a :class:`PauliSum`, a
     :class:`PerturbedModel`, ...) go to the matrix-free propagator :func:`krylov_evolve`
-    (keywords ``tol``, ``method``, ...).
+    (keywords ``error_tol``, ``method``, ...). A dense array is accepted as a :class:`DenseOperator`.
 
     Returns:
         The states (or ``observables`` outputs) with shape ``batch + (T,) + psi0.shape[:-1] +

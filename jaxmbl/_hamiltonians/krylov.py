@@ -13,8 +13,8 @@ Only ``H psi`` is needed, so this runs at any N whose state fits in memory. Two 
 
   evaluated a posteriori from T alone (the max over 4 nodes in ``(0, tau]``). Step sizes are
   adaptive: for each new basis the largest ``tau`` (on a grid of ratio ``2**-1/4`` below the
-  remaining time) whose estimate is ``<= rate * |tau|`` is taken, with ``rate = tol ||psi0|| / T``
-  and ``T = max |t|``, so the estimates add up to at most ``tol`` at every output.
+  remaining time) whose estimate is ``<= rate * |tau|`` is taken, with ``rate = error_tol ||psi0|| / T``
+  and ``T = max |t|``, so the estimates add up to at most ``error_tol`` at every output.
 * **Chebyshev**. With spectral bounds ``spec(H) in [c - a, c + a]``,
 
   .. math:: e^{-iH\\tau} = e^{-ic\\tau} \\sum_k (2 - \\delta_{k0}) (-i)^k J_k(a\\tau) T_k((H - c)/a),
@@ -53,11 +53,13 @@ import numpy as np
 from jax import lax
 
 from jaxmbl._core.batching import batch_shape, is_pauli_sum, is_traced, map_batch
-from jaxmbl._core.conventions import check_state_memory, complex_dtype, real_dtype
-from jaxmbl._core.kernels import chebyshev_exp_coefficients
-from jaxmbl._core.validation import check_times
+from jaxmbl._core.conventions import complex_dtype, real_dtype
+from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.kernels import HIGHEST, chebyshev_exp_coefficients
+from jaxmbl._core.limits import check_state_memory
+from jaxmbl._core.operators import as_operator
+from jaxmbl._core.validation import check_hermitian, check_times
 
-_HIGHEST = lax.Precision.HIGHEST
 _N_CANDIDATES = 160  # step-size grid remaining * 2**(-i/4): down to 1e-12 of the remaining time
 _NODES = 4  # nodes of the defect integral per step
 _BREAKDOWN = 1e-13  # |w| / |H v| below which the Krylov space counts as exhausted
@@ -70,7 +72,11 @@ class _Config(NamedTuple):
     max_steps: int
 
 
-def _apply(H, psi):
+def _mv(H, psi):
+    return H.mv(psi)
+
+
+def _apply(H, psi):  # an operator without ``mv`` (predating the protocol): ``apply`` on one state
     return H.apply(psi)
 
 
@@ -184,18 +190,18 @@ def _advance(cfg: _Config, matvec, prep, psi, tau, bounds):
         return _chebyshev_step(matvec, psi, tau, bounds, cfg.cheb_order)
     norm, V, alpha, beta = prep
     y = _expm_e1(_tridiagonal(alpha, beta), tau).astype(psi.dtype)
-    return norm * jnp.einsum("j,jd->d", y, V, precision=_HIGHEST)
+    return norm * jnp.einsum("j,jd->d", y, V, precision=HIGHEST)
 
 
-def _step(cfg, matvec_fn, params, psi, tau, bounds):
+def _step(cfg, mv_fn, params, psi, tau, bounds):
     """One differentiable step ``psi -> exp(-iH tau) psi`` at a fixed step size."""
-    matvec = lambda v: matvec_fn(params, v).astype(psi.dtype)  # noqa: E731
+    matvec = lambda v: mv_fn(params, v).astype(psi.dtype)  # noqa: E731
     return _advance(cfg, matvec, _prepare(cfg, matvec, psi), psi, tau, bounds)
 
 
-def _segment(cfg: _Config, matvec_fn, params, psi, dt, rate, bounds, record: bool):
+def _segment(cfg: _Config, mv_fn, params, psi, dt, rate, bounds, record: bool):
     """Adaptive steps from 0 to ``dt``: returns ``(psi, error estimate, n_steps, step sizes)``."""
-    matvec = lambda v: matvec_fn(params, v).astype(psi.dtype)  # noqa: E731
+    matvec = lambda v: mv_fn(params, v).astype(psi.dtype)  # noqa: E731
     rdt = jnp.real(psi).dtype
     grid = jnp.asarray(2.0 ** (-np.arange(_N_CANDIDATES) / 4), rdt)
     taus0 = jnp.zeros(cfg.max_steps if record else 0, rdt)
@@ -245,27 +251,27 @@ def _diff_leaves(params):
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(0, 1))
-def _propagate(cfg, matvec_fn, params, psi, dt, rate, bounds):
-    return _segment(cfg, matvec_fn, params, psi, dt, rate, bounds, False)[:3]
+def _propagate(cfg, mv_fn, params, psi, dt, rate, bounds):
+    return _segment(cfg, mv_fn, params, psi, dt, rate, bounds, False)[:3]
 
 
-def _propagate_fwd(cfg, matvec_fn, params, psi, dt, rate, bounds):
-    psi_out, err, n, taus = _segment(cfg, matvec_fn, params, psi, dt, rate, bounds, True)
+def _propagate_fwd(cfg, mv_fn, params, psi, dt, rate, bounds):
+    psi_out, err, n, taus = _segment(cfg, mv_fn, params, psi, dt, rate, bounds, True)
     return (psi_out, err, n), (params, psi_out, taus, n, rate, bounds)
 
 
-def _propagate_bwd(cfg, matvec_fn, res, cts):
+def _propagate_bwd(cfg, mv_fn, res, cts):
     params, psi_out, taus, n, rate, bounds = res
     g_out = cts[0]
     diff, rebuild, cotangent = _diff_leaves(params)
     # d psi_out / d dt = -i H psi_out; JAX pairs a real input with Re(sum(cotangent * tangent)).
-    dt_bar = jnp.real(jnp.sum(g_out * (-1j) * matvec_fn(params, psi_out)))
+    dt_bar = jnp.real(jnp.sum(g_out * (-1j) * mv_fn(params, psi_out)))
 
     def body(c):
         k, psi_next, g, acc = c
         tau = taus[k - 1]
-        psi_k = _step(cfg, matvec_fn, params, psi_next, -tau, bounds)  # undo the step (unitarity)
-        _, vjp = jax.vjp(lambda d, x: _step(cfg, matvec_fn, rebuild(d), x, tau, bounds), diff, psi_k)
+        psi_k = _step(cfg, mv_fn, params, psi_next, -tau, bounds)  # undo the step (unitarity)
+        _, vjp = jax.vjp(lambda d, x: _step(cfg, mv_fn, rebuild(d), x, tau, bounds), diff, psi_k)
         d_bar, g = vjp(g)
         return k - 1, psi_k, g, jax.tree_util.tree_map(jnp.add, acc, d_bar)
 
@@ -279,7 +285,7 @@ _propagate.defvjp(_propagate_fwd, _propagate_bwd)
 
 
 # ---------------------------------------------------------------------------- drivers
-def _spectral_bounds(cfg, matvec_fn, params, dim, dtype, user_bounds, pauli: bool):
+def _spectral_bounds(cfg, mv_fn, params, dim, dtype, user_bounds, pauli: bool):
     """``(center, radius)`` with ``spec(H) in [c - a, c + a]`` (Chebyshev only), gradient-free."""
     if user_bounds is not None:
         lo, hi = user_bounds[0], user_bounds[1]
@@ -291,14 +297,14 @@ def _spectral_bounds(cfg, matvec_fn, params, dim, dtype, user_bounds, pauli: boo
     else:
         k_re, k_im = jr.split(jr.key(0))
         v0 = (jr.normal(k_re, (dim,)) + 1j * jr.normal(k_im, (dim,))).astype(dtype)
-        _, alpha, beta = _lanczos(lambda v: matvec_fn(params, v).astype(dtype), v0 / _norm(v0), cfg.krylov_dim)
+        _, alpha, beta = _lanczos(lambda v: mv_fn(params, v).astype(dtype), v0 / _norm(v0), cfg.krylov_dim)
         theta = jnp.linalg.eigvalsh(_tridiagonal(alpha, beta))
         center, radius = (theta[-1] + theta[0]) / 2, 1.1 * (theta[-1] - theta[0]) / 2 + beta[-1]
     radius = jnp.maximum(radius, jnp.finfo(jnp.real(jnp.zeros((), dtype)).dtype).tiny)
     return lax.stop_gradient(jnp.stack([center, radius]).astype(jnp.real(jnp.zeros((), dtype)).dtype))
 
 
-def _evolve_one(cfg, matvec_fn, observables, params, psi0, ts, tol, bounds):
+def _evolve_one(cfg, mv_fn, observables, params, psi0, ts, tol, bounds):
     """One realization, one state ``(D,)``: outputs ``(T, ...)``, errors and step counts ``(T,)``.
 
     Times are visited outwards from t = 0: the negative ones by decreasing t, then, restarting
@@ -316,7 +322,7 @@ def _evolve_one(cfg, matvec_fn, observables, params, psi0, ts, tol, bounds):
         psi, err, n = carry
         dt, fresh = x
         psi, err, n = jnp.where(fresh, psi0, psi), jnp.where(fresh, 0, err), jnp.where(fresh, 0, n)
-        psi, e, k = _propagate(cfg, matvec_fn, params, psi, dt, rate, bounds)
+        psi, e, k = _propagate(cfg, mv_fn, params, psi, dt, rate, bounds)
         err, n = err + e, n + k
         return (psi, err, n), (psi if observables is None else observables(psi), err, n)
 
@@ -327,65 +333,49 @@ def _evolve_one(cfg, matvec_fn, observables, params, psi0, ts, tol, bounds):
     return out, err[back] / jnp.where(norm0 > 0, norm0, 1), n[back]
 
 
-@partial(jax.jit, static_argnames=("cfg", "matvec_fn", "observables", "pauli", "batch"))
-def _evolve_core(cfg, matvec_fn, observables, H, states, ts, tol, user_bounds, *, pauli, batch):
+@partial(jax.jit, static_argnames=("cfg", "mv_fn", "observables", "pauli", "batch"))
+def _evolve_core(cfg, mv_fn, observables, H, states, ts, tol, user_bounds, *, pauli, batch):
     def one_realization(h, states):
         bounds = None
         if cfg.method == "chebyshev":
-            bounds = _spectral_bounds(cfg, matvec_fn, h, states.shape[-1], states.dtype, user_bounds, pauli)
-        one = lambda psi0: _evolve_one(cfg, matvec_fn, observables, h, psi0, ts, tol, bounds)  # noqa: E731
+            bounds = _spectral_bounds(cfg, mv_fn, h, states.shape[-1], states.dtype, user_bounds, pauli)
+        one = lambda psi0: _evolve_one(cfg, mv_fn, observables, h, psi0, ts, tol, bounds)  # noqa: E731
         return jax.vmap(one, out_axes=1)(states)
 
     return map_batch(one_realization, H, batch, states)
 
 
-@partial(jax.jit, static_argnames=("matvec_fn", "dim", "dtype", "batch"))
-def _hermiticity_defect(matvec_fn, H, *, dim, dtype, batch):
-    """``|<u|Hv> - <Hu|v>|`` and its scale for two fixed random vectors, per realization."""
-    keys = jr.split(jr.key(1), 4)
-    u, v = ((jr.normal(keys[i], (dim,)) + 1j * jr.normal(keys[i + 2], (dim,))).astype(dtype) for i in (0, 1))
-
-    def probe(h):
-        Hu, Hv = matvec_fn(h, u), matvec_fn(h, v)
-        return jnp.abs(jnp.vdot(u, Hv) - jnp.conj(jnp.vdot(v, Hu))), (_norm(Hu) + _norm(Hv)) * _norm(u)
-
-    return map_batch(probe, H, batch)
-
-
-def _check_hermitian(matvec_fn, H, dim, batch, dtype):
-    """Probe ``<u|Hv> = <Hu|v>`` (exact for Hermitian H up to round-off); raise if it fails."""
-    asym, scale = _hermiticity_defect(matvec_fn, H, dim=dim, dtype=jnp.dtype(dtype), batch=batch)
-    bad = np.flatnonzero(np.asarray(asym > 1e-10 * scale + 1e-300).ravel())
-    if bad.size:
-        where = f" (realization {int(bad[0])})" if batch else ""
-        raise ValueError(f"H must be Hermitian for krylov_evolve, but <u|Hv> != <Hu|v>{where}")
-
-
+@renamed_keywords(tol="error_tol", matvec_fn="mv_fn")
 def krylov_evolve(
     H,
     psi0,
     ts,
     *,
-    tol: float = 1e-10,
+    error_tol: float = 1e-10,
     method: str = "lanczos",
     observables=None,
     krylov_dim: int = 30,
     cheb_order: int = 64,
     max_steps: int = 10_000,
     spectral_bounds=None,
-    matvec_fn=None,
+    mv_fn=None,
     dtype=None,
 ):
     """``exp(-iHt) psi0`` for every t in ``ts``, matrix-free, with a tolerance and an error report.
 
+    Jit-able (with ``error_tol`` traced and the options static), ``vmap``-able, and differentiable in
+    reverse mode with respect to H's leaves, ``psi0`` and ``ts``.
+
     Args:
-        H: Hermitian operator with ``.apply(psi)`` (e.g. :class:`PauliSum`), single or batched
-            over realizations (leading axes on every leaf; ``coef.shape[:-1]`` for a PauliSum,
-            else ``H.batch_shape``). With ``matvec_fn`` it may be any pytree of parameters.
+        H: Hermitian operator of the operator protocol (``H.mv(psi)`` for one state, e.g. a
+            :class:`PauliSum`, :class:`PerturbedModel` or :class:`DenseOperator`) or a dense array
+            ``(..., D, D)``, single or batched over realizations (leading axes on every leaf;
+            ``H.batch_shape``). With ``mv_fn`` it may be any pytree of parameters.
         psi0: initial state(s) ``(..., D)``, ``D = 2**N``; the same states for every realization.
         ts: a time or 1D array of times (units of 1/J0), any order and spacing, negative allowed.
-        tol: target for ``||psi~(t) - psi(t)|| / ||psi0||`` at every t (the estimates of all steps
-            up to t add up to at most ``tol``); about 1e-14 is the float64 floor.
+        error_tol: target for the relative state error ``||psi~(t) - psi(t)|| / ||psi0||`` at every
+            t (the estimates of all steps up to t add up to at most ``error_tol``); about 1e-14 is
+            the float64 floor. Deprecated alias: ``tol``.
         method: ``"lanczos"`` (adaptive steps, a-posteriori estimate) or ``"chebyshev"``
             (a-priori bound, rigorous for a PauliSum).
         observables: optional ``f(psi) -> pytree`` applied to each single state ``(D,)`` inside
@@ -396,8 +386,9 @@ def krylov_evolve(
         max_steps: step limit per output segment; a segment that needs more reports ``inf``. Under
             ``jax.grad`` each segment records its step sizes in a buffer of this length.
         spectral_bounds: ``(E_min, E_max)`` enclosing spec(H), for Chebyshev with a non-PauliSum H.
-        matvec_fn: ``f(H, psi) -> H psi`` for one state ``(D,)``, instead of ``H.apply``; a pure
-            function of its arguments (do not close over traced values), defined once.
+        mv_fn: ``f(H, psi) -> H psi`` for one realization and one state ``(D,)``, instead of
+            ``H.mv``; a pure function of its arguments (do not close over traced values), defined
+            once. Deprecated alias: ``matvec_fn``.
         dtype: float64 (default) or float32 (fast mode) for the states.
 
     Returns:
@@ -409,11 +400,9 @@ def krylov_evolve(
         drops the T axis.
 
     Raises:
-        ValueError: non-Hermitian H (probed with two random vectors when H is concrete), bad
-        shapes, times, tolerances or options.
-
-    Jit-able (with ``tol`` traced and the options static), ``vmap``-able, and differentiable in
-    reverse mode with respect to H's leaves, ``psi0`` and ``ts``.
+        ValueError: for a non-Hermitian H (probed with two random vectors when H is concrete), bad
+            shapes, times, tolerances or options.
+        TypeError: if H has no ``mv`` (nor ``apply``), is not a square array, and no ``mv_fn`` is given.
 
     Example:
         >>> import jax.numpy as jnp
@@ -428,12 +417,15 @@ def krylov_evolve(
     for name, value, low in (("krylov_dim", krylov_dim, 2), ("cheb_order", cheb_order, 2), ("max_steps", max_steps, 1)):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if not is_traced(tol) and not (0 < float(tol) < 1):
-        raise ValueError(f"tol must lie in (0, 1), got {tol!r}")
-    if matvec_fn is None:
-        if not hasattr(H, "apply"):
-            raise ValueError(f"H must have an .apply(psi) method or matvec_fn must be given, got {type(H).__name__}")
-        matvec_fn = _apply
+    if not is_traced(error_tol) and not (0 < float(error_tol) < 1):
+        raise ValueError(f"error_tol must lie in (0, 1), got {error_tol!r}")
+    if mv_fn is None:
+        if isinstance(H, np.ndarray | jax.Array) or hasattr(H, "mv"):
+            H, mv_fn = as_operator(H), _mv
+        elif hasattr(H, "apply"):
+            mv_fn = _apply
+        else:
+            raise TypeError(f"H must have an .mv(psi) method, be a square array, or mv_fn must be given; got {type(H).__name__}")
     rdt = real_dtype(dtype)
     psi0 = jnp.asarray(psi0)
     if psi0.ndim == 0:
@@ -458,13 +450,13 @@ def krylov_evolve(
         n_out = (ts.shape[0] if observables is None else 1) * max(1, int(np.prod(psi0.shape[:-1])))
         check_state_memory(n_sites, n_out * max(1, int(np.prod(batch))) + krylov_dim, psi0.dtype)
     if not is_traced((H, psi0)):
-        _check_hermitian(matvec_fn, H, dim, batch, psi0.dtype)
+        check_hermitian(H, matvec=mv_fn, dim=dim, batch=batch, dtype=psi0.dtype, context=" for krylov_evolve")
 
     cfg = _Config(method, int(krylov_dim), int(cheb_order), int(max_steps))
     states = psi0.reshape(-1, dim)
     out, err, n = _evolve_core(
-        cfg, matvec_fn, observables, H, states, ts, jnp.asarray(tol, rdt), user_bounds,
-        pauli=is_pauli_sum(H) and matvec_fn is _apply, batch=batch,
+        cfg, mv_fn, observables, H, states, ts, jnp.asarray(error_tol, rdt), user_bounds,
+        pauli=is_pauli_sum(H) and mv_fn is _mv, batch=batch,
     )  # fmt: skip
     lead = len(batch) + 1  # batch axes, then T
 

@@ -2,7 +2,9 @@
 
 Every model is ``f(key, lattice, ...)`` and samplable under ``jax.vmap`` over keys: the term
 structure (``paulis``) depends only on the lattice and is identical across realizations; only the
-coefficients depend on the key. Spin operators are S = sigma/2 (PITFALLS: factors of 2 and 4).
+coefficients depend on the key. Spin operators are S = sigma/2, so a coupling J of spins is
+J/4 on the Pauli strings (and a field h is h/2): mind these factors of 2 and 4 when comparing
+with codes that use Pauli matrices.
 
 Example:
     >>> import jax
@@ -25,16 +27,9 @@ import jax.random as jr
 import numpy as np
 
 from jaxmbl._core.conventions import PAULI, complex_dtype, real_dtype
-from jaxmbl._core.lattice import Lattice
+from jaxmbl._core.kernels import HIGHEST
+from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._hamiltonians.pauli import PauliSum, _from_labels
-
-
-def _as_lattice(lattice) -> Lattice:
-    if isinstance(lattice, Lattice):
-        return lattice
-    if isinstance(lattice, numbers.Integral) and not isinstance(lattice, bool):
-        return Lattice((int(lattice),))
-    raise ValueError(f"lattice must be a Lattice or an int (open chain length), got {lattice!r}")
 
 
 def _check_real(name, value, *, positive=False, nonnegative=False):
@@ -80,13 +75,18 @@ def random_field_heisenberg(key, lattice, W, J=1.0, *, Jz=None, dtype=None) -> P
         key: a JAX PRNG key (vmap over keys for realizations).
         lattice: a ``Lattice``, or an int L for an open chain of L sites.
         W: disorder strength (energy units), >= 0.
-        J: exchange coupling; ``Jz`` the Ising coupling, ``None`` for the isotropic Jz = J
-            (the XXZ anisotropy is Delta = Jz / J).
+        J: exchange coupling (energy units).
+        Jz: the Ising coupling, ``None`` for the isotropic Jz = J (the XXZ anisotropy is
+            Delta = Jz / J).
         dtype: real dtype of the coefficients (float64 default).
 
     Returns:
         PauliSum with 3 * len(bonds) + N terms: XX, YY, ZZ per bond in bond order, then Z per site;
         the fields are ``2 * H.coef[-N:]``.
+
+    Raises:
+        TypeError: if ``lattice`` is neither a :class:`Lattice` nor an int.
+        ValueError: for a negative or non-finite ``W``, or a non-real ``J`` or ``Jz``.
 
     Example:
         >>> H = random_field_heisenberg(jax.random.key(1), 12, W=0.5)
@@ -95,7 +95,7 @@ def random_field_heisenberg(key, lattice, W, J=1.0, *, Jz=None, dtype=None) -> P
 
     References: Pal & Huse, PRB 82, 174411 (2010), arXiv:1010.1992 (their disorder h is our W).
     """
-    lattice = _as_lattice(lattice)
+    lattice = as_lattice(lattice)
     W, J = _check_real("W", W, nonnegative=True), _check_real("J", J)
     Jz = J if Jz is None else _check_real("Jz", Jz)
     dt = real_dtype(dtype)
@@ -152,12 +152,16 @@ def random_local_perturbation(key, lattice, *, k=2, norm=1.0, dtype=None) -> Pau
         PauliSum with 3^k terms per cluster, clusters in sorted order; the structure depends only
         on (lattice, k).
 
+    Raises:
+        TypeError: if ``lattice`` is neither a :class:`Lattice` nor an int.
+        ValueError: for ``k`` outside ``1..N`` or without a connected cluster, or ``norm <= 0``.
+
     Example:
         >>> V = random_local_perturbation(jax.random.key(0), Lattice((2, 2)), k=2)
         >>> V.n_terms, V.is_hermitian()
         (36, True)
     """
-    lattice = _as_lattice(lattice)
+    lattice = as_lattice(lattice)
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= lattice.n_sites:
         raise ValueError(f"k must be an integer in 1..{lattice.n_sites} (the number of sites), got {k!r}")
     norm = _check_real("norm", norm, positive=True)
@@ -167,7 +171,7 @@ def random_local_perturbation(key, lattice, *, k=2, norm=1.0, dtype=None) -> Pau
     strings, mats = _local_strings(int(k))
     dt = real_dtype(dtype)
     c = jr.normal(key, (len(clusters), len(strings)), dt)
-    local = jnp.einsum("cs,sij->cij", c, jnp.asarray(mats, complex_dtype(dt)), precision=jax.lax.Precision.HIGHEST)
+    local = jnp.einsum("cs,sij->cij", c, jnp.asarray(mats, complex_dtype(dt)), precision=HIGHEST)
     op_norm = jnp.max(jnp.abs(jnp.linalg.eigvalsh(local)), axis=-1)
     # Gaussian coefficients make op_norm > 0 almost surely; the where keeps gradients finite anyway.
     safe = jnp.where(op_norm > 0, op_norm, 1.0)

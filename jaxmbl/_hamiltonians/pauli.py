@@ -26,6 +26,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxmbl._core.conventions import PAULI_LETTERS, complex_dtype, real_dtype
+from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.operators import apply_batched
+from jaxmbl._core.validation import check_n_sites
 from jaxmbl._hamiltonians.pauli_kernels import (
     _apply_core,
     _group_tables,
@@ -84,7 +87,7 @@ def sector_basis(n_sites: int, sector) -> np.ndarray:
         >>> sector_basis(3, 0.5).tolist()   # one down spin
         [1, 2, 4]
     """
-    n_sites = _check_n_sites(n_sites)
+    n_sites = check_n_sites(n_sites)
     try:
         n_down = n_sites / 2 - float(sector)
     except (TypeError, ValueError) as err:
@@ -94,12 +97,6 @@ def sector_basis(n_sites: int, sector) -> np.ndarray:
     basis = _fixed_popcount(n_sites, int(round(n_down)))
     basis.setflags(write=False)
     return basis
-
-
-def _check_n_sites(n_sites) -> int:
-    if isinstance(n_sites, bool) or not isinstance(n_sites, numbers.Integral) or not 1 <= n_sites <= 62:
-        raise ValueError(f"n_sites must be an integer in 1..62, got {n_sites!r}")
-    return int(n_sites)
 
 
 def _concrete_numpy(H, what, *, single=False):
@@ -202,7 +199,7 @@ class PauliSum:
         Coefficients may be traced (for gradients); they are real unless one is complex or
         ``dtype`` is complex.
         """
-        n_sites, terms = _check_n_sites(n_sites), list(terms)
+        n_sites, terms = check_n_sites(n_sites), list(terms)
         labels, coefs = np.zeros((len(terms), n_sites), np.int8), []
         for row, term in zip(labels, terms):
             try:
@@ -228,7 +225,7 @@ class PauliSum:
         terms = list(terms)
         if n_sites is None and not terms:
             raise ValueError("from_list needs at least one term, or n_sites for an empty sum")
-        n_sites = _check_n_sites(len(terms[0][0]) if n_sites is None else n_sites)
+        n_sites = check_n_sites(len(terms[0][0]) if n_sites is None else n_sites)
         if bad := [label for label, _ in terms if not isinstance(label, str) or len(label) != n_sites]:
             raise ValueError(f"label {bad[0]!r} must be a string of length n_sites={n_sites}")
         return cls.from_terms(n_sites, [(label, range(n_sites), c) for label, c in terms], dtype=dtype)
@@ -237,6 +234,16 @@ class PauliSum:
     @property
     def n_terms(self) -> int:
         return self.paulis.shape[-2]
+
+    @property
+    def batch_shape(self) -> tuple:
+        """Leading realization axes of the leaves, ``coef.shape[:-1]`` (``()`` for one operator)."""
+        return tuple(self.coef.shape[:-1])
+
+    @property
+    def dtype(self):
+        """The dtype of the coefficients (real, or complex for a non-Hermitian sum)."""
+        return self.coef.dtype
 
     def __add__(self, other):
         if _is_scalar(other):
@@ -272,10 +279,27 @@ class PauliSum:
         """H^dagger = sum_m conj(c_m) sigma^{p_m} (Pauli strings are Hermitian)."""
         return dataclasses.replace(self, coef=jnp.conj(self.coef))
 
-    def simplify(self, tol: float = 0.0) -> PauliSum:
-        """Combine equal strings and drop terms with |c| <= tol (eager only); terms come out sorted."""
+    @renamed_keywords(tol="cutoff")
+    def simplify(self, cutoff: float = 0.0) -> PauliSum:
+        """Combine equal strings and drop terms with ``|c| <= cutoff`` (eager only); terms come out sorted.
+
+        Args:
+            cutoff: absolute coefficient cutoff (energy units of the coefficients). Deprecated
+                alias: ``tol``.
+
+        Returns:
+            The simplified :class:`PauliSum` (one operator).
+
+        Raises:
+            JaxmblError: under ``jit``/``vmap`` (traced values) or for a batched operator.
+
+        Example:
+            >>> H = PauliSum.from_list([("XI", 1.0), ("XI", 0.5), ("ZZ", 1e-9)])
+            >>> H.simplify(cutoff=1e-6).to_list()
+            [('XI', 1.5)]
+        """
         labels, summed = _combine(*_concrete_numpy(self, "simplify", single=True))
-        keep = np.abs(summed) > tol
+        keep = np.abs(summed) > cutoff
         return _from_labels(labels[keep], jnp.asarray(summed[keep], self.coef.dtype), self.n_sites)
 
     def is_hermitian(self, atol: float = 1e-12) -> bool:
@@ -310,15 +334,32 @@ class PauliSum:
         return _apply_core(self._single("mv"), psi).reshape(psi.shape)
 
     def apply(self, psi):
-        """H psi, matrix-free and jitted, for psi of shape (2**N,) or (..., 2**N): one fused pass that
-        reads, per distinct flip mask, psi with the flipped sites' axes reversed (a gather per term
-        for operators built from traced labels)."""
+        """``H psi``, matrix-free and jitted, for states ``(..., 2**N)``.
+
+        One fused pass reads, per distinct flip mask, psi with the flipped sites' axes reversed (a
+        gather per term for operators built from traced labels). A batched operator (leading
+        ``batch_shape`` on both leaves) applies realization-wise by the rule of :func:`apply_batched`.
+
+        Args:
+            psi: states ``(..., 2**N)`` shared by all realizations, or ``batch_shape + (..., 2**N)``
+                with one (batch of) state(s) per realization. Real states stay real (complex where
+                a coefficient or a Y string makes ``H psi`` complex); integer states become complex.
+
+        Returns:
+            ``psi.shape`` (one operator, or per-realization states), else ``batch_shape + psi.shape``.
+
+        Raises:
+            JaxmblError: if the last axis of ``psi`` is not ``2**N``.
+
+        Example:
+            >>> H = PauliSum.from_list([("XX", 1.0), ("ZI", -0.5)])
+            >>> H.apply(jnp.array([1.0, 0, 0, 0])).tolist()
+            [-0.5, 0.0, 0.0, 1.0]
+        """
         psi = jnp.asarray(psi)
-        if psi.ndim < 1 or psi.shape[-1] != 2**self.n_sites:
-            raise ValueError(f"psi must have shape (..., 2**{self.n_sites}={2**self.n_sites}), got {psi.shape}")
-        if not jnp.issubdtype(psi.dtype, jnp.inexact):
-            psi = psi.astype(complex_dtype(real_dtype()))
-        return _apply_core(self._single("apply"), psi).reshape(psi.shape)
+        dtype = psi.dtype if jnp.issubdtype(psi.dtype, jnp.inexact) else complex_dtype(real_dtype())
+        op = self._single("apply") if self.paulis.ndim == 2 else self
+        return apply_batched(op, psi, dtype=dtype)
 
     def expectation(self, psi):
         """<psi|H|psi> (complex) for psi of shape (2**N,) or (..., 2**N); states are not normalised."""

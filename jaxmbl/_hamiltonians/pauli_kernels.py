@@ -37,6 +37,7 @@ import numpy as np
 from jax import lax
 
 from jaxmbl._core.conventions import complex_dtype
+from jaxmbl._core.kernels import HIGHEST
 
 _UNROLL, _CHUNK = 64, 16  # traced-structure terms fused into one pass; more are scanned in chunks
 _MAX_STATIC_GROUPS = 256  # beyond this many flip masks, take the scanned path too (compile time)
@@ -106,7 +107,7 @@ def _table(z, w, n_sites, idtype):
     hi, lo = lax.iota(idtype, 2 ** (n_sites - n_low)), lax.iota(idtype, 2**n_low)
     s_hi = 1 - 2 * _parity(hi[None, :] & (z[:, None] >> n_low)).astype(w.real.dtype)
     s_lo = 1 - 2 * _parity(lo[None, :] & (z[:, None] & (2**n_low - 1))).astype(w.real.dtype)
-    return jnp.matmul(s_hi.T * w[None, :], s_lo, precision=lax.Precision.HIGHEST).reshape(-1)
+    return jnp.matmul(s_hi.T * w[None, :], s_lo, precision=HIGHEST).reshape(-1)
 
 
 def _flips(psi, m, x, z, w):
@@ -185,12 +186,12 @@ def _group_views(H):
         if (cross := (z_hi != 0) & (z_lo != 0)).any():
             lows, inverse = np.unique(z_lo[cross], return_inverse=True)
             onehot = jnp.asarray(inverse.ravel()[None, :] == np.arange(len(lows))[:, None], rdt)
-            u = jnp.matmul(onehot * w[cross], _signs(z_hi[cross], n - n_lo, rdt), precision=lax.Precision.HIGHEST)
+            u = jnp.matmul(onehot * w[cross], _signs(z_hi[cross], n - n_lo, rdt), precision=HIGHEST)
             v = _signs(lows, n_lo, rdt)
             if len(lows) <= _RANK:  # a few outer products fuse into the pass
                 weight = weight + sum(_broadcast(u[j], shape, hi) * _broadcast(v[j], shape, lo) for j in range(len(v)))
             else:
-                weight = weight + jnp.matmul(u.T, v, precision=lax.Precision.HIGHEST).reshape(shape)
+                weight = weight + jnp.matmul(u.T, v, precision=HIGHEST).reshape(shape)
         out.append((shape, flipped, weight))
     return out
 

@@ -11,15 +11,13 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxmbl._core.conventions import complex_dtype
+from jaxmbl._core.limits import DENSE_MAX_SITES
+from jaxmbl._core.operators import apply_batched
+from jaxmbl._core.validation import check_hermitian
 from jaxmbl._hamiltonians.pauli import PauliSum
-from jaxmbl._swingle.lbits import lbit_energies
 from jaxmbl._swingle.model import SwingleModel
-from jaxmbl._swingle.unitaries import check_psi
-
-_DENSE_MAX_SITES = 12
 
 
 def _check_pair(model, V):
@@ -32,14 +30,11 @@ def _check_pair(model, V):
 
 
 class _MatrixFree:
-    """``apply`` on (..., 2**N) through a single-state kernel, and ``dense`` for N <= 12."""
+    """The operator protocol (``mv``, ``apply``, ``dense``, ...) of an operator built on a :class:`SwingleModel`.
 
-    def mv(self, psi):
-        """``H psi`` for one realization and one flat state ``(2**N,)``; traceable, no checks."""
-        return self._single_apply(psi)
-
-    def _single_apply(self, psi):  # one realization, one flat state
-        raise NotImplementedError
+    Subclasses define ``mv`` for one realization and one flat state; the model's batch axes are
+    the realizations, and V (and g) are either shared by all realizations or batched alike.
+    """
 
     @property
     def n_sites(self) -> int:
@@ -49,43 +44,55 @@ class _MatrixFree:
     def batch_shape(self) -> tuple:
         return self.model.batch_shape
 
-    def _map(self, flat):
-        """``op._single_apply`` on every state of ``flat`` for every realization.
+    @property
+    def dtype(self):
+        return self.model.dtype
 
-        The model's batch axes are mapped; the other leaves (V, g) are either shared by all
-        realizations (no batch axes) or batched exactly like the model.
-        """
+    def realization_axes(self):
+        """``vmap`` axes of the leaves over the realizations: 0 for the model, ``None`` for shared V, g."""
         batch = self.batch_shape
-        axes = jax.tree_util.tree_map(lambda x: 0 if batch and x.shape[: len(batch)] == batch else None, self)
-        size = max(1, int(np.prod(batch)))
 
-        def flatten(x, ax):
-            return x if ax is None else x.reshape((size,) + x.shape[len(batch) :])
+        def axes(tree, batched):
+            return jax.tree_util.tree_map(lambda _: 0 if batched else None, tree)
 
-        op = jax.tree_util.tree_map(flatten, self, axes)
-        if not batch:
-            return _apply_flat(op, flat)
-        out = jax.vmap(_apply_flat, in_axes=(axes, None))(op, flat)
-        return out.reshape(batch + out.shape[1:])
+        batched = {"V": bool(batch) and tuple(self.V.coef.shape[:-1]) == batch}
+        if hasattr(self, "g"):
+            batched["g"] = bool(batch) and tuple(jnp.shape(self.g)) == batch
+        return dataclasses.replace(
+            self, model=axes(self.model, bool(batch)), **{k: axes(getattr(self, k), b) for k, b in batched.items()}
+        )
 
     def apply(self, psi):
-        """The operator on ``psi`` of shape ``(..., 2**N)``; a batched operator maps over its realizations."""
-        psi = check_psi(psi, self.n_sites)
-        psi = psi.astype(jnp.promote_types(psi.dtype, complex_dtype(self.model.dtype)))
-        out = self._map(psi.reshape(-1, psi.shape[-1]))
-        return out.reshape(self.batch_shape + psi.shape)
+        """The operator on states ``(..., 2**N)``, batched by the rule of :func:`apply_batched`.
+
+        Args:
+            psi: states ``(..., 2**N)`` shared by all realizations, or ``batch_shape + (..., 2**N)``
+                with one (batch of) state(s) per realization.
+
+        Returns:
+            ``psi.shape`` (one realization, or per-realization states), else ``batch_shape + psi.shape``.
+
+        Raises:
+            JaxmblError: if the last axis of ``psi`` is not ``2**N``.
+
+        Example:
+            >>> import jax.random as jr
+            >>> model = sample_model(jr.key(0), Lattice((4,)))
+            >>> V = PauliSum.from_terms(4, [("Z", [0], 1.0)])
+            >>> V0 = lbit_frame(model, V)
+            >>> psi = basis_state(4, 5)
+            >>> bool(jnp.allclose(V0.apply(psi), model.U.apply_adjoint(V.apply(model.U.apply(psi)))))
+            True
+        """
+        return apply_batched(self, psi)
 
     def dense(self):
         """Dense matrix, ``batch_shape + (2**N, 2**N)`` (N <= 12)."""
-        if self.n_sites > _DENSE_MAX_SITES:
-            raise ValueError(f"dense() is for N <= {_DENSE_MAX_SITES}, got n_sites={self.n_sites}; use apply()")
+        if self.n_sites > DENSE_MAX_SITES:
+            raise ValueError(f"dense() is for N <= {DENSE_MAX_SITES}, got n_sites={self.n_sites}; use apply()")
         eye = jnp.eye(2**self.n_sites, dtype=complex_dtype(self.model.dtype))
-        return jnp.swapaxes(self._map(eye), -1, -2)
-
-
-@jax.jit
-def _apply_flat(op, flat):
-    return jax.vmap(op._single_apply)(flat)
+        # Broadcast explicitly: with batch_shape == (2**N,) an unbroadcast eye would count as per-realization.
+        return jnp.swapaxes(apply_batched(self, jnp.broadcast_to(eye, self.batch_shape + eye.shape)), -1, -2)
 
 
 @functools.partial(jax.tree_util.register_dataclass, data_fields=["model", "V", "g"], meta_fields=[])
@@ -111,10 +118,13 @@ class PerturbedModel(_MatrixFree):
     V: PauliSum
     g: jax.Array
 
-    def _single_apply(self, psi):
-        m = self.model
-        diag = m.U._kernel(lbit_energies(m.h0).astype(psi.dtype) * m.U._kernel(psi, True), False)
-        return diag + self.g * self.V.apply(psi)
+    def mv(self, psi):
+        """``H' psi = U (E * (U^dagger psi)) + g V psi`` for one realization and one flat state; no checks."""
+        return self.model.mv(psi) + self.g * self.V.mv(psi)
+
+    def is_hermitian(self) -> bool:
+        """True iff V is Hermitian (eager) and g is real; :func:`perturbed_model` checks both."""
+        return bool(not jnp.iscomplexobj(self.g) and self.V.is_hermitian())
 
 
 def perturbed_model(model: SwingleModel, V: PauliSum, g) -> PerturbedModel:
@@ -123,8 +133,7 @@ def perturbed_model(model: SwingleModel, V: PauliSum, g) -> PerturbedModel:
     g = jnp.asarray(g)
     if g.ndim != 0 or jnp.iscomplexobj(g):
         raise ValueError(f"g must be a real scalar, got {g!r}")
-    if not isinstance(g, jax.core.Tracer) and not V.is_hermitian():
-        raise ValueError("V must be Hermitian so that H' is Hermitian")
+    check_hermitian(V, "V", context=" (so that H + gV is Hermitian)")
     return PerturbedModel(model=model, V=V, g=g.astype(model.dtype))
 
 
@@ -139,9 +148,14 @@ class LbitFrameOperator(_MatrixFree):
     model: SwingleModel
     V: PauliSum
 
-    def _single_apply(self, psi):
+    def mv(self, psi):
+        """``V0 psi = U^dagger V U psi`` for one realization and one flat state; traceable, no checks."""
         U = self.model.U
-        return U._kernel(self.V.apply(U._kernel(psi, False)), True)
+        return U.rmv(self.V.mv(U.mv(psi)))
+
+    def is_hermitian(self) -> bool:
+        """True iff V is Hermitian (eager): then so is ``U^dagger V U``."""
+        return bool(self.V.is_hermitian())
 
 
 def lbit_frame(model: SwingleModel, V: PauliSum) -> LbitFrameOperator:

@@ -45,8 +45,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from jaxmbl._core.batching import is_traced
 from jaxmbl._core.conventions import complex_dtype, real_dtype
 from jaxmbl._core.kernels import HIGHEST
+from jaxmbl._core.validation import check_hermitian
 from jaxmbl._swingle.lbits import lbit_energies
 from jaxmbl._swingle.model import SwingleModel
 
@@ -55,7 +57,6 @@ _DD_X = 1e-5  # divided differences closer than this (in units of gap) use the m
 _GL_ORDER = 16
 _INNER_PANELS = 64  # quadrature of b(x) sin(x tau)/x on [0, 1]: accurate for tau <= ~600
 _NODE_BLOCK = 256  # time nodes per scan step at most (memory size(w) * 256); n_t is a multiple
-_HERMITIAN_RTOL = 1e-10
 
 
 # ----------------------------------------------------------------------------- the filter
@@ -165,7 +166,10 @@ def filter_ft(omega, gap):
         gap: the filter scale ``Delta > 0`` (same units).
 
     Returns:
-        ``F~(omega)``, same shape as ``omega``.
+        ``F~(omega)``, same shape as ``omega`` (units of 1/J0).
+
+    Raises:
+        ValueError: for ``gap <= 0`` or complex ``omega``.
 
     Example:
         >>> filter_ft(jnp.array([0.0, 0.5, 2.0]), 1.0).tolist()[2]
@@ -196,6 +200,9 @@ def filter_time(t, gap):
 
     Returns:
         complex ``F(t)``, same shape as ``t``.
+
+    Raises:
+        ValueError: for ``gap <= 0``.
 
     Example:
         >>> abs(complex(filter_time(1e-9, 1.0)) - 0.5j) < 1e-8
@@ -272,12 +279,8 @@ def _generator_eigen(filt, V, E, dV, dE, gap):
 
 
 # ----------------------------------------------------------------------------- checks
-def _is_traced(x) -> bool:
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
-
-
 def _check_gap(gap):
-    if _is_traced(gap):
+    if is_traced(gap):
         return gap
     try:
         value = float(gap)
@@ -288,18 +291,10 @@ def _check_gap(gap):
     return value
 
 
-def _check_hermitian(H, name):
+def _check_square_hermitian(H, name):
     if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
         raise ValueError(f"{name} must be a square (D, D) matrix, got shape {H.shape}")
-    if _is_traced(H):
-        return
-    H_np = np.asarray(H)
-    if not np.all(np.isfinite(H_np)):
-        raise ValueError(f"{name} contains non-finite entries")
-    dev = np.abs(H_np - H_np.conj().T).max()
-    scale = max(1.0, float(np.abs(H_np).max()))
-    if dev > _HERMITIAN_RTOL * scale:
-        raise ValueError(f"{name} must be Hermitian: max |H - H^dagger| = {dev:.3g}")
+    check_hermitian(H, name)
 
 
 def _make_filter(method, t_max, n_t, width, gap):
@@ -315,7 +310,7 @@ def _make_filter(method, t_max, n_t, width, gap):
     if not np.isfinite(t_max) or t_max <= 0:
         raise ValueError(f"t_max must be finite and > 0 (units of 1/gap), got {t_max!r}")
     need = None
-    if width is not None and not _is_traced(gap):
+    if width is not None and not is_traced(gap):
         x_max = float(width) / float(gap)
         # 16-point panels over which sin(x tau) advances by <= 8 rad integrate it to ~1e-13.
         need = _NODE_BLOCK * max(4, math.ceil(2 * t_max * x_max / _NODE_BLOCK))
@@ -397,15 +392,15 @@ def quasi_adiabatic_generator(H_fn, s, *, gap, method: str = "spectral", t_max: 
             return m.U.dense(), lbit_energies(m.h0)
 
         (V, E), (dV, dE) = jax.jvp(eigen_data, (s,), (jnp.ones_like(s),))
-        width = None if _is_traced(E) else float(np.ptp(np.asarray(E)))
+        width = None if is_traced(E) else float(np.ptp(np.asarray(E)))
         filt = _make_filter(method, t_max, n_t, width, gap)
         return _generator_eigen(filt, V, E, dV, dE, jnp.asarray(gap, E.dtype))
     H, dH = jax.jvp(H_fn, (s,), (jnp.ones_like(s),))
     H = jnp.asarray(H)
-    _check_hermitian(H, "H_fn(s)")
+    _check_square_hermitian(H, "H_fn(s)")
     cdt = complex_dtype(jnp.promote_types(jnp.real(H).dtype, s.dtype))
     width = None
-    if method == "time" and not _is_traced(H):
+    if method == "time" and not is_traced(H):
         width = float(np.ptp(np.linalg.eigvalsh(np.asarray(H))))
     filt = _make_filter(method, t_max, n_t, width, gap)
     gap = jnp.asarray(gap, jnp.finfo(cdt).dtype)
@@ -461,7 +456,7 @@ def stability_sensitivity(H, V, *, gap):
     if hasattr(V, "dense") and not isinstance(V, (np.ndarray, jax.Array)):
         V = V.dense()
     V = jnp.asarray(V)
-    _check_hermitian(V, "V")
+    _check_square_hermitian(V, "V")
     if isinstance(H, SwingleModel):
         if H.batch_shape:
             raise ValueError(f"H must be one realization, got batch shape {H.batch_shape}")
@@ -470,7 +465,7 @@ def stability_sensitivity(H, V, *, gap):
         Ud, E = H.U.dense(), lbit_energies(H.h0)
         return _sensitivity_eigen(Ud, E, V.astype(Ud.dtype), jnp.asarray(gap, E.dtype))
     H = jnp.asarray(H)
-    _check_hermitian(H, "H")
+    _check_square_hermitian(H, "H")
     if V.shape != H.shape:
         raise ValueError(f"V must have the shape of H {H.shape}, got {V.shape}")
     cdt = complex_dtype(jnp.promote_types(jnp.real(H).dtype, real_dtype(None)))

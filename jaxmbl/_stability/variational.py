@@ -2,7 +2,7 @@
 
 If ``U(theta)^dag H U(theta)`` is diagonal in the Z basis, its diagonal is ``E(n)`` and the
 columns ``U|n>`` are eigenstates; the Moebius transform of ``E(n) - E(0)`` gives every coupling
-of ``H0 = sum_S J_S prod_{r in S} P_r`` (paper eq. 2.1–2.3, DESIGN §3). The cost is the relative
+of ``H0 = sum_S J_S prod_{r in S} P_r`` (paper eq. 2.1–2.3). The cost is the relative
 off-diagonal Frobenius weight
 
     C(theta) = ||offdiag(U^dag H U)||_F^2 / ||H||_F^2,
@@ -13,8 +13,9 @@ which is 0 exactly when U diagonalizes H and, by Weyl's inequality, bounds the s
 Gates are ``exp(-i sum_{(a,b) != (0,0)} theta_ab sigma^a (x) sigma^b)``: 15 real numbers per gate
 (index ``k = 4a + b - 1``), the family that :func:`random_circuit` samples from, on the same
 brickwork layout (``depth`` passes over ``lattice.bond_layers``). Only the dense cost is
-implemented (N <= 12, one 2**N x 2**N product per step); the light-cone "local" cost of DESIGN §3
-for large N is not.
+implemented (N <= 12, one 2**N x 2**N product per step); a light-cone "local" cost for large N
+(each local term h of H conjugated as U^dag h U on its light cone, with only its off-diagonal
+Pauli weight summed, so that no 2**N vector is needed) is not.
 """
 
 from __future__ import annotations
@@ -31,25 +32,35 @@ from jax import lax
 
 from jaxmbl._core.conventions import complex_dtype, real_dtype
 from jaxmbl._core.kernels import HIGHEST
-from jaxmbl._core.lattice import Lattice
+from jaxmbl._core.deprecation import key_moved_first, renamed_keywords
+from jaxmbl._core.lattice import Lattice, as_lattice
+from jaxmbl._core.limits import DENSE_MAX_SITES
+from jaxmbl._core.validation import check_hermitian
 from jaxmbl._swingle.lbits import couplings_from_energies
-from jaxmbl._swingle.unitaries import Circuit, LocalUnitary, _dense_matrix, _pauli_pair_matrices
-
-_MAX_SITES = 12
-_HERMITIAN_RTOL = 1e-10
+from jaxmbl._swingle.unitaries import Circuit, LocalUnitary, dense_matrix, pauli_pair_matrices
 
 
-def brickwork_sites(lattice: Lattice, depth: int) -> tuple:
+def brickwork_sites(lattice: Lattice | int, depth: int) -> tuple:
     """Gate pairs of ``depth`` bond layers, layer l = ``lattice.bond_layers[l % n_layers]``.
 
     The same layout as :func:`random_circuit` with the same ``depth``.
+
+    Args:
+        lattice: a :class:`Lattice`, or an int N for the open chain of N sites.
+        depth: number of bond layers (>= 1).
+
+    Returns:
+        A tuple of site pairs ``(a, b)`` in application order.
+
+    Raises:
+        TypeError: if ``lattice`` is neither a :class:`Lattice` nor an int.
+        JaxmblError: for ``depth < 1`` or a lattice without bonds.
 
     Example:
         >>> brickwork_sites(Lattice((4,)), 2)
         ((0, 1), (2, 3), (1, 2))
     """
-    if not isinstance(lattice, Lattice):
-        raise ValueError(f"lattice must be a jaxmbl.Lattice, got {type(lattice).__name__}")
+    lattice = as_lattice(lattice)
     if int(depth) != depth or depth < 1:
         raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
     layers = lattice.bond_layers
@@ -65,8 +76,14 @@ def pauli_gates(theta):
     pair is left out: it is a global phase). Uses ``expm`` (Pade), so gradients are finite at
     ``theta = 0`` where ``eigh`` would be degenerate.
 
+    Args:
+        theta: real angles ``(..., 15)`` (radians), leading axes e.g. gates and realizations.
+
     Returns:
         complex ``(..., 4, 4)`` unitaries in the basis ``|s_a s_b>`` (index ``2 s_a + s_b``).
+
+    Raises:
+        ValueError: if the last axis of ``theta`` is not 15.
 
     Example:
         >>> bool(jnp.allclose(pauli_gates(jnp.zeros(15)), jnp.eye(4)))
@@ -78,12 +95,12 @@ def pauli_gates(theta):
     # float32 theta stays in single precision (explicit fast mode); anything else uses the default.
     cdt = complex_dtype(theta.dtype if jnp.issubdtype(theta.dtype, jnp.floating) else real_dtype(None))
     c = jnp.concatenate([jnp.zeros(theta.shape[:-1] + (1,), theta.dtype), theta], axis=-1)
-    h = jnp.einsum("...k,kij->...ij", c.astype(cdt), _pauli_pair_matrices(cdt).reshape(16, 4, 4))
+    h = jnp.einsum("...k,kij->...ij", c.astype(cdt), pauli_pair_matrices(cdt).reshape(16, 4, 4))
     return jsl.expm(-1j * h)
 
 
 def _rotated(U, H):
-    Ud = _dense_matrix(U) if isinstance(U, LocalUnitary) else U
+    Ud = dense_matrix(U) if isinstance(U, LocalUnitary) else U
     return jnp.matmul(jnp.matmul(Ud.conj().T, H, precision=HIGHEST), Ud, precision=HIGHEST)
 
 
@@ -102,14 +119,9 @@ def _check_H(H, n_sites=None):
         raise ValueError(f"H must be a square (2**N, 2**N) matrix, got shape {H.shape}")
     if n_sites is not None and H.shape[0] != 2**n_sites:
         raise ValueError(f"H must have shape (2**N, 2**N) = {(2**n_sites,) * 2} for N={n_sites}, got {H.shape}")
+    check_hermitian(H)
     if not isinstance(H, jax.core.Tracer):
-        H_np = np.asarray(H)
-        if not np.all(np.isfinite(H_np)):
-            raise ValueError("H contains non-finite entries")
-        dev = np.abs(H_np - H_np.conj().T).max()
-        if dev > _HERMITIAN_RTOL * max(1.0, float(np.abs(H_np).max())):
-            raise ValueError(f"H must be Hermitian: max |H - H^dagger| = {dev:.3g}")
-        if not np.any(H_np):
+        if not np.any(np.asarray(H)):
             raise ValueError("H is zero: the relative cost is undefined")
     return H.astype(jnp.promote_types(H.dtype, complex_dtype(real_dtype(None))))
 
@@ -125,6 +137,9 @@ def offdiagonal_cost(U, H):
     Returns:
         scalar cost in ``[0, 1]``.
 
+    Raises:
+        ValueError: for a batched U, N > 12, a non-square, non-Hermitian, zero or mis-sized H.
+
     Example:
         >>> model = sample_model(jax.random.key(0), Lattice((4,)))
         >>> float(offdiagonal_cost(model.U, dense_hamiltonian(model))) < 1e-20
@@ -134,8 +149,8 @@ def offdiagonal_cost(U, H):
     if isinstance(U, LocalUnitary):
         if U.batch_shape:
             raise ValueError(f"U must be one realization, got batch shape {U.batch_shape}")
-        if U.n_sites > _MAX_SITES:
-            raise ValueError(f"offdiagonal_cost is dense: N <= {_MAX_SITES}, got n_sites={U.n_sites}")
+        if U.n_sites > DENSE_MAX_SITES:
+            raise ValueError(f"offdiagonal_cost is dense: N <= {DENSE_MAX_SITES}, got n_sites={U.n_sites}")
     else:
         U = jnp.asarray(U)
         if U.ndim != 2 or U.shape[0] != U.shape[1]:
@@ -165,16 +180,18 @@ def _fit_core(H, theta0, sites, n_sites, steps, learning_rate):
     return U, jnp.real(jnp.diag(_rotated(U, H))), cost(theta), history
 
 
+@key_moved_first
+@renamed_keywords(coupling_tol="cutoff")
 def fit_lbits(
+    key,
     H,
-    lattice: Lattice,
+    lattice: Lattice | int,
     *,
     depth: int,
     steps: int = 2000,
     learning_rate: float = 0.02,
     init_scale: float = 1e-2,
-    coupling_tol: float = 1e-12,
-    key,
+    cutoff: float = 1e-12,
 ):
     """Fit a brickwork circuit ``U(theta)`` with ``U^dag H U`` diagonal (Adam), and recover H0.
 
@@ -185,32 +202,39 @@ def fit_lbits(
     A pure function of ``key``.
 
     Args:
+        key: ``jax.random`` key for the initial theta. The old call ``fit_lbits(H, lattice, ...,
+            key=key)`` still works, with a ``DeprecationWarning``.
         H: dense Hermitian ``(2**N, 2**N)`` (or an operator with ``.dense()``), N <= 12.
-        lattice: the :class:`Lattice` whose bond layers place the gates.
+        lattice: the :class:`Lattice` whose bond layers place the gates, or an int chain length.
         depth: number of bond layers (as in :func:`random_circuit`).
         steps: Adam iterations.
         learning_rate: peak Adam step size.
         init_scale: standard deviation of the initial theta.
-        coupling_tol: couplings with ``|J| <= coupling_tol * max|E|`` are dropped (the fit leaves
-            ~``sqrt(cost) ||H||`` of noise in every coupling).
-        key: ``jax.random`` key (keyword-only, last).
+        cutoff: couplings with ``|J| <= cutoff * max|E|`` are dropped (the fit leaves
+            ~``sqrt(cost) ||H||`` of noise in every coupling). Deprecated alias: ``coupling_tol``.
 
     Returns:
         ``(U, h0, history)``: the fitted :class:`Circuit`, the :class:`LbitHamiltonian` with
         ``H ~ U (H0 + offset) U^dag``, and a dict with ``"cost"`` (per step, before the update),
         ``"final_cost"`` (after the last step) and ``"offset"`` (E(0), the constant of H).
 
+    Raises:
+        TypeError: if ``lattice`` is neither a :class:`Lattice` nor an int.
+        JaxmblError: if H is not Hermitian or not ``(2**N, 2**N)`` for the lattice, N > 12, or
+            for a bad ``depth``, ``steps``, ``learning_rate`` or ``init_scale``.
+
     Example:
         >>> lat = Lattice((4,))
         >>> model = sample_model(jax.random.key(0), lat, depth=2, strength=0.3)
-        >>> U, h0, hist = fit_lbits(dense_hamiltonian(model), lat, depth=2, steps=300, key=jax.random.key(1))
+        >>> U, h0, hist = fit_lbits(jax.random.key(1), dense_hamiltonian(model), lat, depth=2, steps=300)
         >>> bool(hist["final_cost"] < 1e-3)
         True
     """
+    lattice = as_lattice(lattice)
     sites = brickwork_sites(lattice, depth)
     n_sites = lattice.n_sites
-    if n_sites > _MAX_SITES:
-        raise ValueError(f"fit_lbits uses the dense cost: N <= {_MAX_SITES}, got n_sites={n_sites}")
+    if n_sites > DENSE_MAX_SITES:
+        raise ValueError(f"fit_lbits uses the dense cost: N <= {DENSE_MAX_SITES}, got n_sites={n_sites}")
     H = _check_H(H, n_sites)
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
@@ -220,5 +244,5 @@ def fit_lbits(
     theta0 = init_scale * jr.normal(key, (len(sites), 15), dtype=jnp.real(H).dtype)
     U, E, final, history = _fit_core(H, theta0, sites, n_sites, int(steps), float(learning_rate))
     E = np.asarray(E)
-    h0 = couplings_from_energies(E - E[0], tol=coupling_tol)
+    h0 = couplings_from_energies(E - E[0], cutoff=cutoff)
     return U, h0, {"cost": history, "final_cost": float(final), "offset": float(E[0])}

@@ -2,7 +2,7 @@
 
 ``psi(t) = U exp(-i H0 t) U^dagger psi0``: one ``U^dagger`` for all times, then per time one
 phase vector (each coupling's phase ``J_S t mod 2 pi`` reduced exactly, then summed over
-subsets, DESIGN §2) and one ``U``. The cost of t = 1e12 equals the cost of t = 0.1.
+subsets by the same zeta transform that gives ``E(n)``; see :func:`reduce_phase`) and one ``U``. The cost of t = 1e12 equals the cost of t = 0.1.
 """
 
 from __future__ import annotations
@@ -14,28 +14,31 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxmbl._core.conventions import check_state_memory, complex_dtype
+from jaxmbl._core.conventions import complex_dtype
+from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.limits import check_state_memory
 from jaxmbl._core.validation import check_times
 from jaxmbl._swingle.lbits import lbit_phases
 from jaxmbl._swingle.model import SwingleModel, map_realizations
 from jaxmbl._swingle.unitaries import check_psi
 
 
-@functools.partial(jax.jit, static_argnames=("observables", "batch_size"))
-def _evolve_core(model, psi0, ts, observables, batch_size):
+@functools.partial(jax.jit, static_argnames=("observables", "time_batch"))
+def _evolve_core(model, psi0, ts, observables, time_batch):
     """One realization, one initial state ``(2**N,)``, times ``(T,)``."""
-    chi = model.U._kernel(psi0, True)
+    chi = model.U.rmv(psi0)
 
     def at(t):
         phase = jnp.exp(-1j * lbit_phases(model.h0, t)).astype(chi.dtype)
-        psi_t = model.U._kernel(phase * chi, False)
+        psi_t = model.U.mv(phase * chi)
         return psi_t if observables is None else observables(psi_t)
 
-    # lax.map keeps one state (or batch_size states) alive at a time.
-    return lax.map(at, ts, batch_size=batch_size)
+    # lax.map keeps one state (or time_batch states) alive at a time.
+    return lax.map(at, ts, batch_size=time_batch)
 
 
-def evolve_exact(model: SwingleModel, psi0, ts, observables=None, *, batch_size: int | None = None):
+@renamed_keywords(batch_size="time_batch")
+def evolve_exact(model: SwingleModel, psi0, ts, observables=None, *, time_batch: int | None = None):
     """``U exp(-i H0 t) U^dagger psi0`` for every t in ``ts``: the exact fast path of :func:`evolve`.
 
     Args:
@@ -45,11 +48,17 @@ def evolve_exact(model: SwingleModel, psi0, ts, observables=None, *, batch_size:
         observables: optional ``f(psi) -> pytree`` applied to each ``psi(t)`` of shape ``(2**N,)``
             inside the jitted loop, so the states are never all held at once. Define ``f`` once:
             a new function object recompiles.
-        batch_size: times processed together (memory vs. speed); default one at a time.
+        time_batch: times processed together (memory vs. speed); default one at a time.
+            Deprecated alias: ``batch_size``.
 
     Returns:
         ``batch_shape + (T,) + psi0.shape[:-1] + (2**N,)`` states, or the same leading axes in
         front of ``f``'s outputs. A scalar ``ts`` drops the ``T`` axis.
+
+    Raises:
+        JaxmblError: if ``model`` is not a :class:`SwingleModel`, ``psi0`` is not ``(..., 2**N)``,
+            the times are not real and finite, ``time_batch`` is not a positive integer, or the
+            output states do not fit in memory.
 
     Accuracy: phases are reduced per coupling, error ~1e-13 rad at t = 1e12 in float64
     (forming ``E t`` naively loses ~1e-4 rad). In float32 the phase error is ~1e-7 * J0 t
@@ -74,12 +83,12 @@ def evolve_exact(model: SwingleModel, psi0, ts, observables=None, *, batch_size:
     if observables is None:
         n_out = ts.shape[0] * max(1, int(np.prod(psi0.shape[:-1]))) * max(1, int(np.prod(model.batch_shape)))
         check_state_memory(n, n_out, cdt, what="output states (pass observables= to reduce them)")
-    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if time_batch is not None and (int(time_batch) != time_batch or time_batch < 1):
+        raise ValueError(f"time_batch must be a positive integer, got {time_batch!r}")
     states = psi0.reshape(-1, 2**n)
 
     def one_model(m, states, ts):
-        out = jax.vmap(lambda p: _evolve_core(m, p, ts, observables, batch_size), out_axes=1)(states)
+        out = jax.vmap(lambda p: _evolve_core(m, p, ts, observables, time_batch), out_axes=1)(states)
         return jax.tree_util.tree_map(lambda y: y.reshape(y.shape[:1] + psi0.shape[:-1] + y.shape[2:]), out)
 
     out = map_realizations(one_model, model, states, ts)

@@ -1,17 +1,18 @@
-"""Quenches seen in both frames: the physical state psi and the l-bit-frame state chi = U^dagger psi.
+r"""Quenches seen in both frames: the physical state psi and the l-bit-frame state chi = U^dagger psi.
 
 Under ``H = U H0 U^dagger`` (paper eq. 2.3) the l-bit-frame state only picks up phases,
 
 .. math::
-    \\chi(t) = e^{-i H_0 t} \\chi_0, \\qquad \\psi(t) = U \\chi(t), \\qquad
-    \\chi(t)_n = e^{-i E(n) t} \\chi_0(n),
+    \chi(t) = e^{-i H_0 t} \chi_0, \qquad \psi(t) = U \chi(t), \qquad
+    \chi(t)_n = e^{-i E(n) t} \chi_0(n),
 
 so the Z-basis weights ``|chi(t)_n|^2`` never change and every entanglement growth in the l-bit
 frame is dephasing (§III.C, eq. 3.17-3.19). The functions here take one initial state *per
 realization* (an eigenstate ``U|n>`` kicked by a local operator differs from realization to
 realization), and hand both ``psi(t)`` and ``chi(t)`` to the observables, so the physical
 entropy and the l-bit-frame entropy of eq. 3.15 come out of one pass. Phases are the exact
-long-time phases of :func:`jaxmbl._lbits.lbit_phases` (any t, e.g. up to 1e12).
+long-time phases of the exact dynamics (each coupling's phase reduced first, as
+:func:`reduce_phase`; any t, e.g. up to 1e12).
 
 Reference: B. Swingle, arXiv:1307.0507, §III.B-C.
 """
@@ -26,11 +27,13 @@ import numpy as np
 from jax import lax
 
 from jaxmbl._core.batching import map_batch
-from jaxmbl._core.conventions import check_state_memory, complex_dtype
+from jaxmbl._core.conventions import complex_dtype
+from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.limits import check_state_memory
 from jaxmbl._core.validation import check_times
 from jaxmbl._swingle.lbits import lbit_phases
 from jaxmbl._swingle.model import SwingleModel
-from jaxmbl._swingle.unitaries import _apply_many, check_psi
+from jaxmbl._swingle.unitaries import check_psi
 
 
 def _check_per_realization(model, psi, name):
@@ -46,16 +49,6 @@ def _check_per_realization(model, psi, name):
     return psi.astype(jnp.promote_types(psi.dtype, complex_dtype(model.dtype)))
 
 
-@functools.partial(jax.jit, static_argnames=("adjoint",))
-def _frame_core(model, psi, adjoint):
-    def one(pair):
-        m, states = pair
-        flat = states.reshape(-1, states.shape[-1])
-        return _apply_many(m.U, flat, adjoint).reshape(states.shape)
-
-    return map_batch(one, (model, psi), model.batch_shape)
-
-
 def to_lbit_frame(model, psi):
     """``chi = U^dagger psi`` for each realization: the state in the l-bit frame.
 
@@ -66,6 +59,10 @@ def to_lbit_frame(model, psi):
     Returns:
         The same shape. For ``psi = U|n>`` (an eigenstate) this is the basis state ``|n>``.
 
+    Raises:
+        ValueError: if ``model`` is not a :class:`SwingleModel` or ``psi`` does not start with the
+            model's batch shape and end with ``2**N``.
+
     Example:
         >>> import jax.random as jr
         >>> model = sample_model(jr.key(0), Lattice((4,)))
@@ -74,43 +71,62 @@ def to_lbit_frame(model, psi):
         5
     """
     psi = _check_per_realization(model, psi, "psi")
-    return _frame_core(model, psi, True)
+    return model.U.apply_adjoint(psi)  # per-realization states: realization i acts on psi[i]
 
 
 def to_physical_frame(model, chi):
-    """``psi = U chi`` for each realization (inverse of :func:`to_lbit_frame`); same shapes."""
+    """``psi = U chi`` for each realization (inverse of :func:`to_lbit_frame`); same shapes.
+
+    Args:
+        model: a :class:`SwingleModel`, single or batched.
+        chi: ``model.batch_shape + (..., 2**N)`` l-bit-frame states, one (batch) per realization.
+
+    Returns:
+        The physical states, the shape of ``chi``. For ``chi = |n>`` this is the eigenstate ``U|n>``.
+
+    Raises:
+        ValueError: as :func:`to_lbit_frame`.
+
+    Example:
+        >>> import jax.random as jr
+        >>> model = sample_model(jr.key(0), Lattice((4,)))
+        >>> psi = to_physical_frame(model, basis_state(4, 5))
+        >>> bool(jnp.allclose(psi, eigenstates(model, 5)))
+        True
+    """
     chi = _check_per_realization(model, chi, "chi")
-    return _frame_core(model, chi, False)
+    return model.U.apply(chi)
 
 
 def _states_only(psi, chi):
     return psi
 
 
-@functools.partial(jax.jit, static_argnames=("observables", "batch_size"))
-def _evolve_lbit_core(model, chi0, ts, observables, batch_size):
+@functools.partial(jax.jit, static_argnames=("observables", "time_batch"))
+def _evolve_lbit_core(model, chi0, ts, observables, time_batch):
     def one(pair):
         m, chis = pair
         flat = chis.reshape(-1, chis.shape[-1])
 
         def at(t):
             chi_t = flat * jnp.exp(-1j * lbit_phases(m.h0, t)).astype(flat.dtype)[None, :]
-            psi_t = _apply_many(m.U, chi_t, False)
+            psi_t = jax.vmap(m.U.mv)(chi_t)
             out = jax.vmap(observables)(psi_t, chi_t)
             return jax.tree_util.tree_map(lambda y: y.reshape(chis.shape[:-1] + y.shape[1:]), out)
 
-        return lax.map(at, ts, batch_size=batch_size)
+        return lax.map(at, ts, batch_size=time_batch)
 
     return map_batch(one, (model, chi0), model.batch_shape)
 
 
-def evolve_lbit_frame(model, chi0, ts, observables=None, *, batch_size: int | None = None):
-    """Exact evolution from per-realization l-bit-frame states: ``f(psi(t), chi(t))`` for every t.
+@renamed_keywords(batch_size="time_batch")
+def evolve_lbit_frame(model, chi0, ts, observables=None, *, time_batch: int | None = None):
+    r"""Exact evolution from per-realization l-bit-frame states: ``f(psi(t), chi(t))`` for every t.
 
-    .. math:: \\chi(t) = e^{-iH_0 t}\\chi_0, \\quad \\psi(t) = U\\chi(t) = e^{-iHt} U\\chi_0 .
+    .. math:: \chi(t) = e^{-iH_0 t}\chi_0, \quad \psi(t) = U\chi(t) = e^{-iHt} U\chi_0 .
 
     One ``U`` per time and no time stepping, so ``t = 1e12`` costs what ``t = 0.1`` costs, with
-    the accurately reduced phases of :func:`jaxmbl._lbits.lbit_phases` (error ~1e-13 rad).
+    the phases reduced per coupling before they are summed (as :func:`reduce_phase`; error ~1e-13 rad).
 
     Args:
         model: a :class:`SwingleModel`, single or batched.
@@ -120,11 +136,17 @@ def evolve_lbit_frame(model, chi0, ts, observables=None, *, batch_size: int | No
         observables: ``f(psi, chi) -> pytree`` of one physical state and its l-bit-frame state,
             both ``(2**N,)``; applied inside the jitted loop. ``None`` returns ``psi(t)``.
             Define ``f`` once: a new function object recompiles.
-        batch_size: times processed together (memory vs. speed).
+        time_batch: times processed together (memory vs. speed); default one at a time.
+            Deprecated alias: ``batch_size``.
 
     Returns:
         ``model.batch_shape + (T,) + S`` in front of ``f``'s outputs (or of ``(2**N,)``); a
         scalar ``ts`` drops the ``T`` axis.
+
+    Raises:
+        JaxmblError: if ``chi0`` does not start with the model's batch shape or is not
+            ``(..., 2**N)``, the times are not real and finite, ``time_batch`` is not a positive
+            integer, or the output states do not fit in memory.
 
     Example:
         >>> import jax.random as jr, numpy as np
@@ -139,8 +161,8 @@ def evolve_lbit_frame(model, chi0, ts, observables=None, *, batch_size: int | No
     chi0 = _check_per_realization(model, chi0, "chi0")
     ts, scalar = check_times(ts, model.dtype)
     ts = jnp.atleast_1d(ts)
-    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if time_batch is not None and (int(time_batch) != time_batch or time_batch < 1):
+        raise ValueError(f"time_batch must be a positive integer, got {time_batch!r}")
     if observables is None:
         check_state_memory(
             model.n_sites,
@@ -150,7 +172,7 @@ def evolve_lbit_frame(model, chi0, ts, observables=None, *, batch_size: int | No
         )
     elif not callable(observables):
         raise ValueError(f"observables must be a function f(psi, chi), got {observables!r}")
-    out = _evolve_lbit_core(model, chi0, ts, observables or _states_only, batch_size)
+    out = _evolve_lbit_core(model, chi0, ts, observables or _states_only, time_batch)
     if scalar:
         axis = len(model.batch_shape)
         out = jax.tree_util.tree_map(lambda y: jnp.squeeze(y, axis), out)

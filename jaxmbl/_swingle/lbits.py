@@ -16,9 +16,12 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from jaxmbl._core.conventions import check_state_memory, real_dtype, site_mask
+from jaxmbl._core.conventions import real_dtype, site_mask
 from jaxmbl._core.kernels import mobius_transform, zeta_transform
-from jaxmbl._core.lattice import Lattice
+from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.lattice import Lattice, as_lattice
+from jaxmbl._core.limits import check_state_memory
+from jaxmbl._core.validation import check_n_sites
 
 TWO_PI = 2 * np.pi
 # 2 pi to 40 digits, so the low part of its split is exact to far below an ulp.
@@ -52,32 +55,51 @@ class LbitHamiltonian:
 
     @property
     def orders(self) -> tuple:
+        """The orders k present, ascending (``len(self.sites[i][0])`` for group i)."""
         return tuple(len(group[0]) for group in self.sites)
 
     @property
     def n_terms(self) -> int:
+        """Total number of couplings M over all orders."""
         return sum(len(group) for group in self.sites)
 
     @property
     def batch_shape(self) -> tuple:
+        """Leading realization axes of the couplings (``()`` for one realization)."""
         return tuple(self.coef[0].shape[:-1])
 
     @property
     def dtype(self):
+        """Real dtype of the couplings."""
         return self.coef[0].dtype
 
     def sites_array(self, k: int) -> np.ndarray:
-        """Sites of the order-k terms as an int array ``(M_k, k)`` (the file format of DESIGN §4)."""
+        """Sites of the order-k terms as an int array, the layout of ``h0_sites_k{k}`` in model files.
+
+        Args:
+            k: the order (number of sites per term), >= 1.
+
+        Returns:
+            int64 numpy array ``(M_k, k)``; ``(0, k)`` if no term of order k exists.
+        """
         if k not in self.orders:
             return np.zeros((0, k), dtype=np.int64)
         return np.asarray(self.sites[self.orders.index(k)], dtype=np.int64).reshape(-1, k)
 
     def masks(self) -> np.ndarray:
-        """Basis index of each term's site set, in the order of the concatenated couplings."""
+        """Basis index of each term's site set, in the order of the concatenated couplings.
+
+        Returns:
+            int64 numpy array ``(M,)``; entry m has the bits of term m's sites set (site 0 = MSB).
+        """
         return np.array([site_mask(s, self.n_sites) for group in self.sites for s in group], dtype=np.int64)
 
     def flat_coef(self):
-        """All couplings concatenated over orders, shape ``(..., M)``."""
+        """All couplings concatenated over orders.
+
+        Returns:
+            ``batch_shape + (M,)`` real couplings (units of J0), ordered as :meth:`masks`.
+        """
         return jnp.concatenate([jnp.asarray(c) for c in self.coef], axis=-1)
 
 
@@ -89,12 +111,19 @@ def lbit_hamiltonian(n_sites: int, terms, *, dtype=None) -> LbitHamiltonian:
         terms: mapping or list of pairs; each site tuple lists distinct sites in ``0..N-1``.
         dtype: real dtype of the couplings (default float64 when x64 is on).
 
+    Returns:
+        An unbatched :class:`LbitHamiltonian`; its orders are those present in ``terms``.
+
+    Raises:
+        ValueError: for an empty, out-of-range, repeated or duplicated site tuple, a non-finite
+            coupling, or no terms at all.
+
     Example:
         >>> h0 = lbit_hamiltonian(3, [((0,), 1.0), ((2, 0), -0.3)])
         >>> h0.sites
         (((0,),), ((0, 2),))
     """
-    n_sites = _check_n_sites(n_sites)
+    n_sites = check_n_sites(n_sites)
     items = list(terms.items()) if isinstance(terms, dict) else list(terms)
     groups: dict[int, dict[tuple, float]] = {}
     for sites, value in items:
@@ -119,12 +148,6 @@ def lbit_hamiltonian(n_sites: int, terms, *, dtype=None) -> LbitHamiltonian:
     sites = tuple(tuple(sorted(groups[k])) for k in orders)
     coef = tuple(jnp.asarray([groups[k][s] for s in sites_k], dtype=dt) for k, sites_k in zip(orders, sites))
     return LbitHamiltonian(coef=coef, sites=sites, n_sites=n_sites)
-
-
-def _check_n_sites(n_sites) -> int:
-    if int(n_sites) != n_sites or n_sites < 1:
-        raise ValueError(f"n_sites must be an integer N >= 1, got {n_sites!r}")
-    return int(n_sites)
 
 
 def _mst_length(dist: np.ndarray) -> float:
@@ -173,7 +196,15 @@ def lbit_terms(lattice: Lattice, max_order: int, max_extent: float) -> tuple:
 
 
 def sample_lbit_hamiltonian(
-    key, lattice: Lattice, *, xi: float = 1.0, J0: float = 1.0, max_order: int = 3, cutoff: float = 1e-12, dtype=None
+    key,
+    lattice: Lattice | int,
+    *,
+    xi: float = 1.0,
+    J0: float = 1.0,
+    max_order: int = 3,
+    cutoff: float = 1e-12,
+    max_range: float | None = None,
+    dtype=None,
 ) -> LbitHamiltonian:
     """Random H0 with couplings decaying with distance (length ``xi``) and with the number of spins.
 
@@ -181,17 +212,33 @@ def sample_lbit_hamiltonian(
     * a k-body term (k >= 2) on S: ``J_S = J0 * exp(-ell(S)/xi) * u_S``, ``u_S`` uniform in ``[-1, 1]``,
       with ``ell(S)`` the length of the minimal spanning tree of S (so ``ell >= k - 1``: the terms
       decay with distance *and* with the number of spins);
-    * terms whose envelope ``exp(-ell/xi)`` is below ``cutoff`` are dropped. Which terms exist
-      depends only on (lattice, xi, max_order, cutoff), so ``jax.vmap`` over keys works.
+    * terms whose envelope ``exp(-ell/xi)`` is below ``cutoff`` are dropped (or, with
+      ``max_range``, those with ``ell(S) > max_range``). Which terms exist depends only on
+      (lattice, xi, max_order, cutoff, max_range), so ``jax.vmap`` over keys works.
+
+    Differentiable in ``xi`` and ``J0``: the couplings are the fixed random factors ``u_S`` times
+    ``J0 exp(-ell(S)/xi)``. Under ``jax.grad``/``vmap`` over ``xi`` the term set must not depend on
+    the traced value, so pass ``max_range`` (e.g. ``xi_max * ln(1/cutoff)``); for a concrete
+    ``xi`` the result is bit-identical with and without a trace over other arguments.
 
     Args:
         key: a ``jax.random`` key.
-        lattice: the :class:`Lattice`.
+        lattice: the :class:`Lattice`, or an int N for the open chain of N sites.
         xi: localization length > 0, in lattice units.
         J0: energy scale > 0.
         max_order: largest k >= 1.
         cutoff: relative size below which terms are dropped, in (0, 1).
+        max_range: if given, keep every term with ``ell(S) <= max_range`` instead (lattice
+            units); required when ``xi`` is traced.
         dtype: real dtype (default float64).
+
+    Returns:
+        An :class:`LbitHamiltonian` on ``lattice`` (units of J0), unbatched; ``jax.vmap`` over keys
+        gives a batch.
+
+    Raises:
+        ValueError: for a non-positive ``xi``, ``J0`` or ``max_range``, ``max_order < 1``, a
+            ``cutoff`` outside (0, 1), or a traced ``xi`` without ``max_range``.
 
     Example:
         >>> import jax.random as jr
@@ -199,20 +246,35 @@ def sample_lbit_hamiltonian(
         >>> h0.orders, h0.n_terms
         ((1, 2, 3), 14)
     """
-    xi, J0 = _check_positive("xi", xi), _check_positive("J0", J0)
+    lattice = as_lattice(lattice)
+    traced_xi = isinstance(xi, jax.core.Tracer)
+    xi = xi if traced_xi else _check_positive("xi", xi)
+    J0 = J0 if isinstance(J0, jax.core.Tracer) else _check_positive("J0", J0)
     if int(max_order) != max_order or max_order < 1:
         raise ValueError(f"max_order must be an integer >= 1, got {max_order!r}")
     if not 0 < cutoff < 1:
         raise ValueError(f"cutoff must lie in (0, 1), got {cutoff!r}")
+    if max_range is None:
+        if traced_xi:
+            raise ValueError(
+                "xi is traced (jax.grad/jit/vmap over xi), so the cutoff xi*ln(1/cutoff) is unknown: pass "
+                "max_range=, the largest term extent ell(S) to keep (a static float, e.g. xi_max * ln(1/cutoff))"
+            )
+        max_range = xi * np.log(1.0 / cutoff)
+    else:
+        max_range = _check_positive("max_range", max_range)
     dt = real_dtype(dtype)
-    groups = lbit_terms(lattice, int(max_order), float(xi * np.log(1.0 / cutoff)))
+    groups = lbit_terms(lattice, int(max_order), float(max_range))
     keys = jr.split(key, len(groups))
     coef, sites = [], []
     for (sites_k, extents), kk in zip(groups, keys):
         if len(sites_k[0]) == 1:
             c = J0 * jr.uniform(kk, (len(sites_k),), dtype=dt)
         else:
-            envelope = jnp.asarray(J0 * np.exp(-extents / xi), dtype=dt)
+            if traced_xi:
+                envelope = (J0 * jnp.exp(-jnp.asarray(extents, dt) / xi)).astype(dt)
+            else:  # on the host in float64, as before: bit-identical results for a concrete xi
+                envelope = jnp.asarray(J0 * np.exp(-extents / xi), dtype=dt)
             c = envelope * jr.uniform(kk, (len(sites_k),), dtype=dt, minval=-1.0, maxval=1.0)
         coef.append(c)
         sites.append(sites_k)
@@ -229,7 +291,7 @@ def _check_positive(name, value) -> float:
     return v
 
 
-def _subset_sum(h0: LbitHamiltonian, values):
+def subset_sum(h0: LbitHamiltonian, values):
     """``out[n] = sum_{S subset of n} values[S]`` for per-term values ``(M,)``."""
     c = jnp.zeros(2**h0.n_sites, dtype=values.dtype).at[h0.masks()].add(values)
     return zeta_transform(c, h0.n_sites)
@@ -237,7 +299,7 @@ def _subset_sum(h0: LbitHamiltonian, values):
 
 def lbit_energies(h0: LbitHamiltonian):
     """E(n) for all 2**N basis states of one realization, shape ``(2**N,)``."""
-    return _subset_sum(h0, h0.flat_coef())
+    return subset_sum(h0, h0.flat_coef())
 
 
 def _two_prod(a, b):
@@ -259,6 +321,21 @@ def reduce_phase(J, t):
 
     ``J t`` is formed exactly as a double-double (``p + e``), and ``2 pi`` is split as
     ``hi + lo`` so that ``p - k*hi`` is exact; the naive ``(J*t) % (2*pi)`` loses ~1e-4 rad at 1e12.
+    This per-coupling reduction is what makes the phases ``exp(-i E(n) t)`` of the exact dynamics
+    correct at any time (see :func:`evolve`).
+
+    Args:
+        J: couplings (energy units of J0), any shape, real.
+        t: time (units of 1/J0), broadcastable against ``J``.
+
+    Returns:
+        Real phases (radians) of the broadcast shape of ``J`` and ``t``, in the dtype of ``J * t``.
+
+    Example:
+        >>> round(float(reduce_phase(1.0, 1e12)), 9)     # 1e12 mod 2 pi (60-digit value -0.657624759)
+        -0.657624759
+        >>> float(np.mod(1e12 + np.pi, 2 * np.pi) - np.pi)  # naive float64: off by 5e-5 rad
+        -0.6575768685082544
     """
     dt = jnp.result_type(J, t)
     J = jnp.asarray(J, dt)
@@ -278,20 +355,26 @@ def lbit_phases(h0: LbitHamiltonian, t):
     Each coupling's phase ``J_S t mod 2 pi`` is reduced exactly first, then summed by the same
     subset-sum as :func:`lbit_energies`, so the result equals ``E(n) t`` modulo 2 pi to ~1e-13 rad.
     """
-    return _subset_sum(h0, reduce_phase(h0.flat_coef(), t))
+    return subset_sum(h0, reduce_phase(h0.flat_coef(), t))
 
 
-def couplings_from_energies(E, *, tol: float = 1e-12, max_order: int | None = None) -> LbitHamiltonian:
+@renamed_keywords(tol="cutoff")
+def couplings_from_energies(E, *, cutoff: float = 1e-12, max_order: int | None = None) -> LbitHamiltonian:
     """Recover every coupling J_S from E(n) exactly (Moebius transform on the hypercube).
 
     Args:
         E: energies of all 2**N basis states, shape ``(2**N,)``; ``E[0]`` (all spins up) must be 0
-            up to ``tol`` because H0 has no constant term.
-        tol: couplings with ``|J_S| <= tol * max|E|`` are dropped.
+            up to ``cutoff * max|E|`` because H0 has no constant term.
+        cutoff: couplings with ``|J_S| <= cutoff * max|E|`` are dropped (the relative coupling
+            cutoff, as in :func:`sample_lbit_hamiltonian`). Deprecated alias: ``tol``.
         max_order: if given, a ValueError is raised when a larger-order coupling survives.
 
     Returns:
         The :class:`LbitHamiltonian` whose :func:`lbit_energies` reproduce ``E``.
+
+    Raises:
+        ValueError: if ``E`` is not ``(2**N,)``, ``E[0]`` is not 0, or a coupling of order above
+            ``max_order`` survives.
 
     Example:
         >>> h0 = lbit_hamiltonian(2, {(0,): 1.0, (1,): 0.5, (0, 1): 0.25})
@@ -304,10 +387,10 @@ def couplings_from_energies(E, *, tol: float = 1e-12, max_order: int | None = No
         raise ValueError(f"E must have shape (2**N,) with N >= 1, got {E.shape}")
     check_state_memory(n_sites, 1, E.dtype, what="energy vectors")
     scale = max(float(np.max(np.abs(E))), np.finfo(np.float64).tiny)
-    if abs(float(E[0])) > tol * scale + 1e-300:
+    if abs(float(E[0])) > cutoff * scale + 1e-300:
         raise ValueError(f"E[0] must be 0 (H0 has no constant term), got {float(E[0])}")
     J = np.asarray(mobius_transform(jnp.asarray(E), n_sites))
-    keep = np.nonzero(np.abs(J) > tol * scale)[0]
+    keep = np.nonzero(np.abs(J) > cutoff * scale)[0]
     bits = [tuple(r for r in range(n_sites) if (m >> (n_sites - 1 - r)) & 1) for m in keep]
     terms = [(s, J[m]) for s, m in zip(bits, keep) if s]
     if max_order is not None and any(len(s) > max_order for s, _ in terms):

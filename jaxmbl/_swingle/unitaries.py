@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -15,11 +16,12 @@ import jax.random as jr
 import numpy as np
 from jax import lax
 
-from jaxmbl._core.conventions import PAULI, check_state_memory, complex_dtype, real_dtype
+from jaxmbl._core.conventions import PAULI, complex_dtype, real_dtype
 from jaxmbl._core.kernels import apply_one_site, apply_two_site, chebyshev_exp_coefficients
-from jaxmbl._core.lattice import Lattice
-
-_DENSE_MAX_SITES = 12
+from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.lattice import Lattice, as_lattice
+from jaxmbl._core.limits import DENSE_MAX_SITES, check_state_memory
+from jaxmbl._core.operators import apply_batched
 
 
 class LocalUnitary:
@@ -46,48 +48,52 @@ class LocalUnitary:
     def batch_shape(self) -> tuple:
         raise NotImplementedError
 
-    def _map_states(self, psi, adjoint: bool):
-        if self.batch_shape:
-            raise ValueError(
-                f"this unitary holds a batch {self.batch_shape} of realizations: use jax.vmap over it, "
-                "or the model-level functions (evolve, eigenstates), which batch automatically"
-            )
-        psi = jnp.asarray(psi)
-        dim = 2**self.n_sites
-        if psi.ndim == 0 or psi.shape[-1] != dim:
-            raise ValueError(f"psi must have shape (..., 2**N) = (..., {dim}), got {psi.shape}")
-        psi = psi.astype(jnp.promote_types(psi.dtype, complex_dtype(self.dtype)))
-        flat = psi.reshape(-1, dim)
-        out = _apply_many(self, flat, adjoint)
-        return out.reshape(psi.shape)
-
     def apply(self, psi):
-        """``U psi`` for ``psi`` of shape ``(2**N,)`` or ``(..., 2**N)``."""
-        return self._map_states(psi, False)
+        """``U psi`` for states ``(..., 2**N)``, batched by the rule of :func:`apply_batched`.
+
+        Args:
+            psi: states ``(..., 2**N)`` shared by all realizations, or ``batch_shape + (..., 2**N)``
+                with one (batch of) state(s) per realization.
+
+        Returns:
+            ``psi.shape`` (one realization, or per-realization states), else ``batch_shape + psi.shape``;
+            complex, in the precision of U.
+
+        Raises:
+            JaxmblError: if the last axis of ``psi`` is not ``2**N``.
+
+        Example:
+            >>> import jax.random as jr
+            >>> U = random_circuit(jr.key(0), Lattice((4,)))
+            >>> psi = basis_state(4, 3)
+            >>> bool(jnp.allclose(U.apply_adjoint(U.apply(psi)), psi))
+            True
+        """
+        return apply_batched(self, psi)
 
     def apply_adjoint(self, psi):
-        """``U^dagger psi`` for ``psi`` of shape ``(2**N,)`` or ``(..., 2**N)``."""
-        return self._map_states(psi, True)
+        """``U^dagger psi`` for states ``(..., 2**N)``; shapes and batching as :meth:`apply`."""
+        return apply_batched(self, psi, adjoint=True)
 
     def dense(self):
         """The 2**N x 2**N matrix of U (N <= 12 only), columns ``U|n>``."""
-        if self.n_sites > _DENSE_MAX_SITES:
+        if self.n_sites > DENSE_MAX_SITES:
             raise ValueError(
-                f"dense() is for N <= {_DENSE_MAX_SITES}; n_sites={self.n_sites} would need "
+                f"dense() is for N <= {DENSE_MAX_SITES}; n_sites={self.n_sites} would need "
                 f"{16 * 4.0**self.n_sites / 2**30:.3g} GiB"
             )
-        return _dense_matrix(self)
+        return dense_matrix(self)
 
 
 @functools.partial(jax.jit, static_argnames=("adjoint",))
-def _apply_many(U, flat, adjoint):
+def apply_many(U, flat, adjoint):
     """``U`` (or ``U^dagger``) on each row of ``flat`` ``(M, 2**N)``, one realization."""
-    return jax.vmap(lambda v: U._kernel(v, adjoint))(flat)
+    return jax.vmap(U.rmv if adjoint else U.mv)(flat)
 
 
-def _dense_matrix(U):
+def dense_matrix(U):
     """Columns ``U|n>`` of one realization, traceable (``dense()`` without its size check)."""
-    return _apply_many(U, jnp.eye(2**U.n_sites, dtype=complex_dtype(U.dtype)), False).T
+    return apply_many(U, jnp.eye(2**U.n_sites, dtype=complex_dtype(U.dtype)), False).T
 
 
 def _check_unitary_gates(gates, tol):
@@ -148,13 +154,31 @@ class Circuit(LocalUnitary):
         return psi
 
 
-def circuit(gates, sites, n_sites: int, *, tol: float | None = None) -> Circuit:
-    """Validated :class:`Circuit` from gates ``(G, 4, 4)`` and pairs ``(G, 2)`` (application order).
+@renamed_keywords(tol="unitarity_tol")
+def circuit(gates, sites, n_sites: int, *, unitarity_tol: float | None = None) -> Circuit:
+    """Validated :class:`Circuit` ``U = u_{G-1} ... u_0`` from gates and pairs in application order.
 
-    Raises ValueError for non-unitary gates (deviation > ``tol``; default ``1e-10``, or 100 ulp
-    of the gates' precision for complex64), bad pairs or mismatched lengths.
+    Args:
+        gates: complex ``(G, 4, 4)``, gate g in the basis ``|s_a s_b>`` of its pair.
+        sites: ``(G, 2)`` ordered site pairs ``(a, b)``.
+        n_sites: N.
+        unitarity_tol: largest accepted ``max |g g^dagger - 1|`` per gate; default ``1e-10``, or
+            100 ulp of the gates' precision for complex64. Deprecated alias: ``tol``.
+
+    Returns:
+        The :class:`Circuit`.
+
+    Raises:
+        JaxmblError: for non-unitary or non-finite gates, bad pairs or mismatched lengths.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> swap = jnp.eye(4)[jnp.array([0, 2, 1, 3])]
+        >>> circuit([swap], [(0, 1)], 2).apply(basis_state(2, 1)).real.tolist()   # |01> -> |10>
+        [0.0, 0.0, 1.0, 0.0]
     """
     gates = jnp.asarray(gates)
+    tol = unitarity_tol
     if tol is None:
         tol = max(1e-10, 100 * float(jnp.finfo(gates.dtype).eps))
     if gates.ndim != 3 or gates.shape[1:] != (4, 4):
@@ -169,7 +193,7 @@ def circuit(gates, sites, n_sites: int, *, tol: float | None = None) -> Circuit:
     return Circuit(gates=gates, sites=pairs, n_sites=int(n_sites))
 
 
-def _pauli_pair_matrices(dtype):
+def pauli_pair_matrices(dtype):
     """``(4, 4, 4, 4)``: ``[a, b]`` is sigma^a (x) sigma^b as a 4x4 matrix."""
     return jnp.asarray(np.einsum("aij,bkl->abikjl", PAULI, PAULI).reshape(4, 4, 4, 4), dtype)
 
@@ -194,7 +218,7 @@ def _random_bond_hamiltonians(key, n_bonds, strength, dtype, charge_conserving=F
         c = jnp.einsum("pk,kab->pab", jr.normal(k1, (n_bonds, 5), dtype=dtype), jnp.asarray(U1_BOND_BASIS, dtype))
     else:
         c = jr.normal(k1, (n_bonds, 4, 4), dtype=dtype).at[:, 0, 0].set(0.0)
-    h = jnp.einsum("pab,abij->pij", c.astype(complex_dtype(dtype)), _pauli_pair_matrices(complex_dtype(dtype)))
+    h = jnp.einsum("pab,abij->pij", c.astype(complex_dtype(dtype)), pauli_pair_matrices(complex_dtype(dtype)))
     norm = jnp.max(jnp.abs(jnp.linalg.eigvalsh(h)), axis=-1)
     scale = strength * jr.uniform(k2, (n_bonds,), dtype=dtype) / norm
     return c * scale[:, None, None], h * scale[:, None, None]
@@ -214,7 +238,7 @@ def _expm_hermitian(h, dtype):
 
 def random_circuit(
     key,
-    lattice: Lattice,
+    lattice: Lattice | int,
     *,
     depth: int | None = None,
     strength: float = 0.5,
@@ -230,12 +254,28 @@ def random_circuit(
     ``charge_conserving=True`` every ``h_b`` is a random element of :data:`U1_BOND_BASIS`, so
     the circuit commutes with the total charge ``sum_r P_r`` (paper §II, end).
 
+    Args:
+        key: ``jax.random`` key.
+        lattice: a :class:`Lattice`, or an int N for the open chain of N sites.
+        depth: number of bond layers (default: one pass over all layers).
+        strength: bound on ``||h_b||`` (dimensionless: the gate is ``exp(-i h_b)``).
+        charge_conserving: draw U(1)-invariant gates.
+        dtype: float64 (default) or float32; the gates are complex of that precision.
+
+    Returns:
+        A :class:`Circuit` with ``batch_shape == ()``.
+
+    Raises:
+        TypeError: if ``lattice`` is neither a :class:`Lattice` nor an int.
+        JaxmblError: for a negative ``depth`` or a negative or non-finite ``strength``.
+
     Example:
         >>> import jax.random as jr
         >>> U = random_circuit(jr.key(0), Lattice((6,)), depth=4)
         >>> len(U.sites)
         10
     """
+    lattice = as_lattice(lattice)
     layers = lattice.bond_layers
     depth = len(layers) if depth is None else int(depth)
     if depth < 0:
@@ -271,20 +311,21 @@ def chebyshev_terms(norm_bound: float, tol: float) -> int:
 @functools.partial(
     jax.tree_util.register_dataclass,
     data_fields=["coef2", "coef1"],
-    meta_fields=["pairs", "singles", "n_sites", "n_terms", "tol"],
+    meta_fields=["pairs", "singles", "n_sites", "n_terms", "series_tol"],
 )
 @dataclasses.dataclass(frozen=True)
 class GeneratorUnitary(LocalUnitary):
     """``U = exp(-iK)`` with ``K = sum_p sum_ab coef2[p,a,b] sigma^a_i sigma^b_j + sum_s sum_a coef1[s,a] sigma^a_s``.
 
     ``U psi`` is a Chebyshev series in ``K/a`` with ``a = sum ||h_p||`` (a rigorous bound on
-    ||K||); the static ``n_terms`` is chosen so the truncation error is <= ``tol`` (default
-    1e-12) for every K of the sampled family. :meth:`error_bound` gives the bound for this K.
+    ||K||); the static ``n_terms`` is chosen so the truncation error is <= ``series_tol``
+    (default 1e-12) for every K of the sampled family. :meth:`error_bound` gives the bound for this K.
 
     Attributes:
         coef2: real ``(..., P, 4, 4)`` Pauli coefficients on the static ``pairs``.
         coef1: real ``(..., S, 4)`` Pauli coefficients on the static ``singles``.
-        pairs, singles: static supports; n_sites: N; n_terms, tol: static series length and target.
+        pairs, singles: static supports; n_sites: N; n_terms, series_tol: static series length and
+            its target truncation error per unit norm (``tol`` is a deprecated alias of the latter).
 
     Example:
         >>> import jax.random as jr
@@ -299,7 +340,13 @@ class GeneratorUnitary(LocalUnitary):
     singles: tuple
     n_sites: int
     n_terms: int
-    tol: float
+    series_tol: float
+
+    @property
+    def tol(self) -> float:
+        """Deprecated alias of :attr:`series_tol`."""
+        warnings.warn("GeneratorUnitary.tol is deprecated; use .series_tol", DeprecationWarning, stacklevel=2)
+        return self.series_tol
 
     @property
     def batch_shape(self):
@@ -312,7 +359,7 @@ class GeneratorUnitary(LocalUnitary):
     def local_terms(self):
         """The two-site (P, 4, 4) and one-site (S, 2, 2) Hermitian matrices whose sum is K."""
         cdt = complex_dtype(self.dtype)
-        h2 = jnp.einsum("pab,abij->pij", self.coef2.astype(cdt), _pauli_pair_matrices(cdt))
+        h2 = jnp.einsum("pab,abij->pij", self.coef2.astype(cdt), pauli_pair_matrices(cdt))
         h1 = jnp.einsum("sa,aij->sij", self.coef1.astype(cdt), jnp.asarray(PAULI, cdt))
         return h2, h1
 
@@ -379,11 +426,34 @@ class GeneratorUnitary(LocalUnitary):
         return np.array(labels, dtype=np.int64).reshape(-1, self.n_sites), np.array(coef, dtype=np.float64)
 
 
-def generator_unitary(paulis, coef, n_sites: int, *, tol: float = 1e-12, dtype=None) -> GeneratorUnitary:
-    """``U = exp(-iK)`` from K given as Pauli strings of weight <= 2 (labels ``(M, N)``, real ``coef (M,)``).
+@renamed_keywords(tol="series_tol")
+def generator_unitary(paulis, coef, n_sites: int, *, series_tol: float = 1e-12, dtype=None) -> GeneratorUnitary:
+    """``U = exp(-iK)`` from K given as Pauli strings of weight <= 2.
 
     Strings on the same support are merged; identity strings act as a global phase.
+
+    Args:
+        paulis: int labels ``(M, N)`` (0..3 = I, X, Y, Z), at most two non-identity per string.
+        coef: real coefficients ``(M,)`` (so K is Hermitian).
+        n_sites: N.
+        series_tol: truncation error of the Chebyshev series of U per unit norm; sets ``n_terms``.
+            Deprecated alias: ``tol``.
+        dtype: float64 (default) or float32 for the coefficients.
+
+    Returns:
+        The :class:`GeneratorUnitary`.
+
+    Raises:
+        JaxmblError: for bad shapes, complex or non-finite coefficients, labels outside 0..3, or
+            strings acting on more than two sites.
+
+    Example:
+        >>> import numpy as np
+        >>> U = generator_unitary(np.array([[1, 1, 0]]), np.array([0.3]), 3)     # exp(-0.3i XX)
+        >>> bool(U.error_bound() <= U.series_tol)
+        True
     """
+    tol = series_tol
     paulis = np.asarray(paulis)
     coef = np.asarray(coef)
     if paulis.ndim != 2 or paulis.shape[1] != n_sites:
@@ -419,8 +489,15 @@ def generator_unitary(paulis, coef, n_sites: int, *, tol: float = 1e-12, dtype=N
     return dataclasses.replace(U, n_terms=n_terms)
 
 
+@renamed_keywords(tol="series_tol")
 def random_generator(
-    key, lattice: Lattice, *, strength: float = 0.5, tol: float = 1e-12, charge_conserving: bool = False, dtype=None
+    key,
+    lattice: Lattice | int,
+    *,
+    strength: float = 0.5,
+    series_tol: float = 1e-12,
+    charge_conserving: bool = False,
+    dtype=None,
 ) -> GeneratorUnitary:
     """Random strictly local K on the lattice bonds: ``U = exp(-iK)``, ``K = sum_<ij> h_ij``.
 
@@ -430,12 +507,29 @@ def random_generator(
     ``charge_conserving=True`` the bond terms are random elements of :data:`U1_BOND_BASIS` and the
     one-site terms are fields ``c Z``, so ``[K, sum_r Z_r] = 0`` exactly.
 
+    Args:
+        key: ``jax.random`` key.
+        lattice: a :class:`Lattice`, or an int N for the open chain of N sites.
+        strength: bound on the norm of each bond (or one-site) term of K.
+        series_tol: truncation error of the Chebyshev series of U per unit norm, for every K of
+            the family (``||K|| <= strength * n_terms``). Deprecated alias: ``tol``.
+        charge_conserving: draw K with ``[K, sum_r Z_r] = 0``.
+        dtype: float64 (default) or float32.
+
+    Returns:
+        A :class:`GeneratorUnitary` with ``batch_shape == ()``.
+
+    Raises:
+        TypeError: if ``lattice`` is neither a :class:`Lattice` nor an int.
+        JaxmblError: for a negative or non-finite ``strength``.
+
     Example:
         >>> import jax.random as jr
         >>> U = random_generator(jr.key(0), Lattice((4,)), charge_conserving=True)
         >>> bool(U.error_bound() <= 1e-12)
         True
     """
+    lattice = as_lattice(lattice)
     strength = _check_strength(strength)
     dt = real_dtype(dtype)
     pairs = lattice.bonds
@@ -451,8 +545,8 @@ def random_generator(
         c1 = c1.at[:, 1:3].set(0.0)
     c1 = c1 / jnp.maximum(jnp.linalg.norm(c1, axis=-1, keepdims=True), 1e-30)
     c1 = c1 * strength * jr.uniform(k3, (len(singles), 1), dtype=dt)
-    n_terms = chebyshev_terms(strength * (len(pairs) + len(singles)), tol)
-    return GeneratorUnitary(c2, c1, pairs, singles, lattice.n_sites, n_terms, float(tol))
+    n_terms = chebyshev_terms(strength * (len(pairs) + len(singles)), series_tol)
+    return GeneratorUnitary(c2, c1, pairs, singles, lattice.n_sites, n_terms, float(series_tol))
 
 
 def check_psi(psi, n_sites: int, name: str = "psi"):

@@ -18,9 +18,19 @@ CLAIM_MODULES = (
     "c6_locality",
     "c7_u1",
 )
+"""Module names (in ``jaxmbl.reproduce``) of the claims, in report order; each defines ``CLAIM``."""
 
 
 def all_claims() -> list[Claim]:
+    """Import every module of :data:`CLAIM_MODULES` and collect its ``CLAIM``.
+
+    Returns:
+        The list of :class:`Claim`, in report order.
+
+    Example:
+        >>> [c.id for c in all_claims()]
+        ['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7']
+    """
     return [importlib.import_module(f"jaxmbl.reproduce.{m}").CLAIM for m in CLAIM_MODULES]
 
 

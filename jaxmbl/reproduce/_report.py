@@ -5,34 +5,17 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
+from jaxmbl._core.environment import environment
 from jaxmbl._core.io import atomic_write_json, atomic_write_text, check_out_dir
 from jaxmbl.reproduce._base import ClaimContext, ClaimResult
 from jaxmbl.reproduce._claims import all_claims
 
 SIZES = ("small", "medium", "large")
-
-
-def _environment():
-    import jax
-
-    import jaxmbl
-
-    return {
-        "jaxmbl": jaxmbl.__version__,
-        "jax": jax.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "devices": [str(d) for d in jax.devices()],
-        "x64": bool(jax.config.jax_enable_x64),
-    }
+"""The sizes :func:`reproduce` accepts: ``small`` (2 CPU cores, minutes), ``medium``, ``large`` (one GPU)."""
 
 
 class _Progress:
@@ -82,13 +65,30 @@ def reproduce(
     """Run the claims, write ``report.md``, ``claims.json`` and figures into ``out_dir``.
 
     Finished claims are stored in ``out_dir/results/<id>.json`` (atomically) and skipped on a
-    re-run with the same size, seed and jaxmbl version, so an interrupted run resumes.
+    re-run with the same size, seed and jaxmbl version, so an interrupted run resumes. This is
+    ``jaxmbl reproduce`` on the command line.
+
+    Args:
+        out_dir: the report folder (created if needed).
+        size: one of :data:`SIZES`.
+        seed: root seed (non-negative int); claim keys are ``fold_in(key(seed), tag)``.
+        only: claim ids to run, a list or a comma-separated string (``"C1,C3"``); default all.
+        progress: show a progress bar with ETA.
+        resume: reuse finished claims cached in ``out_dir/results``.
 
     Returns:
         The list of :class:`ClaimResult` dicts (as written to claims.json).
-    """
-    from jaxmbl import __version__
 
+    Raises:
+        ValueError: for an unknown size or claim id, a negative seed, or an unwritable ``out_dir``.
+
+    Example:
+        Running a claim takes a minute or more of CPU, so this example is not run by the tests:
+
+        >>> results = reproduce("jaxmbl-report", only="C1")    # doctest: +SKIP
+        >>> results[0]["pass"]                                 # doctest: +SKIP
+        True
+    """
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size!r}")
     if int(seed) != seed or seed < 0:
@@ -103,8 +103,8 @@ def reproduce(
         claims = [c for c in claims if c.id in wanted]
     out = check_out_dir(out_dir)
     (out / "results").mkdir(exist_ok=True)
-    env = _environment()
-    stamp = {"size": size, "seed": int(seed), "jaxmbl": __version__}
+    env = environment()
+    stamp = {"size": size, "seed": int(seed), "jaxmbl": env["jaxmbl"]}
 
     bar = _Progress(sum(c.weight for c in claims), progress)
     results = []
@@ -145,7 +145,23 @@ def reproduce(
 
 
 def render_report(results, meta) -> str:
-    """report.md: a summary table, then one section per claim with numbers, criterion and figures."""
+    """The text of report.md: a summary table, then one section per claim with numbers, criterion and figures.
+
+    Args:
+        results: claim records as :meth:`ClaimResult.as_dict` makes them.
+        meta: run information with the keys ``size``, ``seed``, ``date``, ``jaxmbl``, ``jax``,
+            ``numpy``, ``python``, ``devices`` (list of str) and ``x64``.
+
+    Returns:
+        The markdown text.
+
+    Example:
+        >>> res = jm.reproduce.ClaimResult.from_checks("C0", "demo", "x > 0", {"x positive": True}, {})
+        >>> meta = dict(size="small", seed=0, date="today", jaxmbl="0", jax="0", numpy="0", python="3",
+        ...             devices=["cpu"], x64=True)
+        >>> render_report([res.as_dict()], meta).splitlines()[11]
+        '| C0: demo | PASS | 0.0 |'
+    """
     lines = [
         "# jaxmbl reproduction report",
         "",
@@ -197,7 +213,25 @@ def _cell(x) -> str:
 
 
 def save_figure(ctx, fig, name: str, *, dpi: int = 110) -> str:
-    """Lay out and write a claim's figure into ``ctx.out_dir/figures``; returns its path relative to the report."""
+    """Lay out and write a claim's figure into ``ctx.out_dir/figures``.
+
+    Args:
+        ctx: the claim's :class:`ClaimContext`.
+        fig: a matplotlib figure.
+        name: file name, e.g. ``"c1_dos.png"``.
+        dpi: resolution.
+
+    Returns:
+        The path relative to the report (``figures/<name>``), for :attr:`ClaimResult.figures`.
+
+    Example:
+        >>> import tempfile, matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> ctx = jm.reproduce.ClaimContext("small", 0, tempfile.mkdtemp(), lambda f, m: None)
+        >>> save_figure(ctx, plt.figure(), "demo.png")
+        'figures/demo.png'
+    """
     rel = os.path.join("figures", name)
     path = Path(ctx.out_dir) / rel
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,10 +35,9 @@ import jax.scipy.special as jsp
 import numpy as np
 
 import jaxmbl as jm
-from jaxmbl._analysis.spectra import R_GOE, R_POISSON, mean_ratio
-from jaxmbl._hamiltonians.ed import central_window
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
 from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._tools import central_window
 
 TITLE = "Spectrum and level statistics (§II)"
 KEY_TAG = 1000  # ctx.key(KEY_TAG + i): keys of this claim differ from other claims'
@@ -171,12 +170,12 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     for n in p["n_list"]:
         delta, delta_gauss, band = center_spacing(E[n])
         spacing[n] = dict(delta=delta, rho=delta / delta_gauss, band=band)
-        ratios[n] = tuple(float(x) for x in mean_ratio(E[n], window=WINDOW, key=ctx.key(KEY_TAG + 100 + n)))
+        ratios[n] = tuple(float(x) for x in jm.mean_ratio(ctx.key(KEY_TAG + 100 + n), E[n], window=WINDOW))
     r_hist = _gap_ratios(E[p["n_ratio"]])
     rho_means = {n: float(s["rho"].mean()) for n, s in spacing.items()}
     ok_spacing = all(abs(v - 1) <= TOL_SPACING for v in rho_means.values())
     r_mean, r_err = ratios[p["n_ratio"]]
-    ok_ratio = abs(r_mean - R_POISSON) <= 3 * r_err and r_err <= MAX_RATIO_ERROR
+    ok_ratio = abs(r_mean - jm.R_POISSON) <= 3 * r_err and r_err <= MAX_RATIO_ERROR
 
     ctx.progress(0.92, "figure")
     fig = Figure(figsize=(11, 8.5))
@@ -236,8 +235,8 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     a.legend(fontsize=8)
     a = ax[1, 1]
     a.errorbar(ns, [ratios[n][0] for n in ns], [ratios[n][1] for n in ns], fmt="o", color="C0", label="measured")
-    a.axhline(R_POISSON, color="C0", ls=":", label=r"Poisson $2\ln 2-1$")
-    a.axhline(R_GOE, color="C3", ls="--", label="GOE 0.5307")
+    a.axhline(jm.R_POISSON, color="C0", ls=":", label=r"Poisson $2\ln 2-1$")
+    a.axhline(jm.R_GOE, color="C3", ls="--", label="GOE 0.5307")
     a.set(xlabel="N", ylabel=r"$\langle\tilde r\rangle$", ylim=(0.3, 0.6), title="mean gap ratio (central half)")
     a.legend(fontsize=8)
     fig.suptitle(f"C1: H = U H0 U† has H0's spectrum (max deviation {spectrum_dev:.1e} J0) — Poisson, Gaussian DOS")

@@ -32,8 +32,6 @@ import jax
 import numpy as np
 
 import jaxmbl as jm
-from jaxmbl._analysis.lightcone import cone_entropies, eigenstate_entropies, lightcone_entropy_stats
-from jaxmbl._swingle.unitaries import Circuit
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
 from jaxmbl.reproduce._report import save_figure
 
@@ -147,8 +145,8 @@ def _chain(ctx, p, make_models):
         ctx.progress(0.3 * i / len(p["chain"]), f"chain N={n}: all {2**n} eigenstates, {p['r_chain']} realizations")
         models = make_models(ctx.key(KEY_TAG + n), jm.Lattice((n,)), p["r_chain"], **H0, **CIRCUIT)
         blocks = [tuple(range(ell)) for ell in range(1, n // 2 + 1)]
-        S = eigenstate_entropies(models, blocks)  # (R, l, 2**n)
-        out[n] = dict(models=models, blocks=blocks, S=S, mean=S.mean(-1), max=S.max(-1))
+        S = np.asarray(jm.eigenstate_entropies(models, blocks))  # (R, 2**n, l)
+        out[n] = dict(models=models, blocks=blocks, S=S, mean=S.mean(-2), max=S.max(-2))
     return out
 
 
@@ -162,8 +160,8 @@ def _plane(ctx, p, make_models):
             0.35 + 0.1 * i, f"{shape[0]}x{shape[1]} lattice: {len(regions)} regions, all {2**lat.n_sites} eigenstates"
         )
         models = make_models(ctx.key(KEY_TAG + 101 + i), lat, R, **H0, **CIRCUIT)
-        S = eigenstate_entropies(models, [r for _, r in regions])  # (R, regions, 2**N)
-        mean, err, top = S.mean(-1).mean(0), _se(S.mean(-1)), S.max(-1).mean(0)
+        S = np.asarray(jm.eigenstate_entropies(models, [r for _, r in regions]))  # (R, 2**N, regions)
+        mean, err, top = S.mean(-2).mean(0), _se(S.mean(-2)), S.max(-2).mean(0)
         for j, (kind, r) in enumerate(regions):
             rows.append((i, kind, lat.boundary_size(r), min(len(r), lat.n_sites - len(r)), mean[j], err[j], top[j]))
     cols = list(zip(*rows))
@@ -190,7 +188,7 @@ def _sweep(ctx, p, make_models):
     for i, s in enumerate(p["strengths"]):
         ctx.progress(0.6 + 0.2 * i / len(p["strengths"]), f"U = exp(-iK), strength {s}")
         models = make_models(ctx.key(KEY_TAG + 200 + i), lat, p["r_sweep"], **H0, unitary="generator", strength=s)
-        S_max = eigenstate_entropies(models, [r for _, r in regions]).max(axis=(0, 2))  # over n and realizations
+        S_max = np.asarray(jm.eigenstate_entropies(models, [r for _, r in regions])).max(axis=(0, 1))  # over R and n
         out[s] = dict(max=S_max, c_prime=float(np.max(S_max / boundary)))
     return dict(lattice=lat, boundary=boundary, by_strength=out)
 
@@ -206,13 +204,13 @@ def _long_chains(ctx, p):
             lambda k, lat=lat: jm.random_circuit(k, lat, depth=CIRCUIT["depth"], strength=CIRCUIT["strength"])
         )
         U = jax.jit(sample)(keys)
-        half = lightcone_entropy_stats(U, range(n // 2))
-        _, (table,) = cone_entropies(U, range(n // 2))
+        half = jm.lightcone_entropy_stats(U, range(n // 2))
+        _, (table,) = jm.cone_entropies(U, range(n // 2))
         blocks, multi = [], []
         for ell in sorted({10, 100, n // 2} & set(range(10, n - 10))):
             start = (n - ell) // 2
             region = range(start, start + ell)
-            blocks.append((ell, 2, {k: np.asarray(v) for k, v in lightcone_entropy_stats(U, region).items()}))
+            blocks.append((ell, 2, {k: np.asarray(v) for k, v in jm.lightcone_entropy_stats(U, region).items()}))
         rng = np.random.default_rng(ctx.seed + n)
         for k in (1, 2, 5, 10):
             # k blocks of random lengths 10..40 with gaps 10..40 (when they fit): |dA| = 2k cuts.
@@ -222,7 +220,7 @@ def _long_chains(ctx, p):
             starts = 10 + np.concatenate([[0], np.cumsum(lengths + gaps)[:-1]])
             region = [s for a, b in zip(starts, lengths) for s in range(a, a + b)]
             multi.append(
-                (len(region), 2 * k, {kk: np.asarray(v) for kk, v in lightcone_entropy_stats(U, region).items()})
+                (len(region), 2 * k, {kk: np.asarray(v) for kk, v in jm.lightcone_entropy_stats(U, region).items()})
             )
         out[n] = dict(
             half={k: np.asarray(v) for k, v in half.items()}, table=np.asarray(table), blocks=blocks, multi=multi
@@ -256,14 +254,14 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     # Light cone = state vector, eigenstate by eigenstate, for every block of the N=10 chain.
     n_check = int(min(ns[-1], 10))
     check = jax.tree_util.tree_map(lambda x: x[: p["r_check"]], chain[n_check]["models"])
-    if isinstance(check.U, Circuit):
+    if isinstance(check.U, jm.Circuit):
         ctx.progress(0.3, f"light cone vs state vectors, N={n_check}")
         blocks = chain[n_check]["blocks"]
         cone_dev = float(
             np.max(
                 np.abs(
-                    eigenstate_entropies(check, blocks, method="lightcone")
-                    - eigenstate_entropies(check, blocks, method="statevector")
+                    jm.eigenstate_entropies(check, blocks, method="lightcone")
+                    - jm.eigenstate_entropies(check, blocks, method="statevector")
                 )
             )
         )

@@ -23,7 +23,6 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxmbl as jm
-from jaxmbl._analysis.transport import energy_density, flip_amplitudes, lbit_energy_density
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
 from jaxmbl.reproduce._report import save_figure
 
@@ -91,10 +90,10 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     # 1. flip amplitudes from the edge site r0 = 0 (distances up to N - 1)
     ctx.progress(0.0, f"flip amplitudes, U = exp(-iK), N={N}")
     gen = make_models(ctx.key(KEY_TAG + 1), lat, p["r_amp"], **H0, **GENERATOR)
-    A_gen = mean_by_distance(flip_amplitudes(gen, X, 0), 0)  # (R, N)
+    A_gen = mean_by_distance(jm.flip_amplitudes(gen, X, 0), 0)  # (R, N)
     ctx.progress(0.35, "flip amplitudes, depth-4 circuit")
     circ = make_models(ctx.key(KEY_TAG + 2), lat, p["r_amp"], **H0, **CIRCUIT)
-    A_circ_all = np.asarray(flip_amplitudes(circ, X, 0))  # (R, 2**N, N)
+    A_circ_all = np.asarray(jm.flip_amplitudes(circ, X, 0))  # (R, 2**N, N)
     A_circ = mean_by_distance(A_circ_all, 0)
     d = np.arange(N)
     A_mean, A_err = A_gen.mean(0), _se(A_gen)
@@ -110,13 +109,13 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     r0 = N // 2
     models = make_models(ctx.key(KEY_TAG + 3), lat, p["r_energy"], **H0, **GENERATOR)
     ground = jnp.argmin(jm.energies(models), axis=-1)
-    psi_E = jax.vmap(lambda m, n: m.U._kernel(jax.nn.one_hot(n, 2**N, dtype=jnp.complex128), False))(models, ground)
+    psi_E = jm.eigenstates(models, ground[:, None])[:, 0]  # (R, 2**N): each realization's ground state
     kick = jnp.asarray(jm.pauli_string("I" * r0 + "X" + "I" * (N - r0 - 1)))
     psi0 = psi_E @ kick.T
     ts = np.concatenate([[0.0], np.logspace(-1, 12, p["n_times"])])
     psi_t = jax.vmap(lambda m, v: jm.evolve(m, v, ts))(models, psi0)  # (R, T, 2**N)
-    e_t = np.asarray(energy_density(models, psi_t))  # (R, T, N)
-    e_ground = np.asarray(jax.vmap(lambda h, n: h[:, n])(lbit_energy_density(models.h0), ground))  # (R, N)
+    e_t = np.asarray(jm.energy_density(models, psi_t))  # (R, T, N)
+    e_ground = np.asarray(jax.vmap(lambda h, n: h[:, n])(jm.lbit_energy_density(models.h0), ground))  # (R, N)
     excess = e_t - e_ground[:, None, :]
     drift = float(np.abs(e_t - e_t[:, :1]).max())
     dist = np.abs(np.arange(N) - r0)

@@ -27,12 +27,9 @@ import jax.random as jr
 import numpy as np
 
 import jaxmbl as jm
-from jaxmbl._analysis.fits import decay_length, standard_error
-from jaxmbl._analysis.observables import region_entropies
-from jaxmbl._core.kernels import apply_one_site
-from jaxmbl._swingle.frames import evolve_lbit_frame, to_lbit_frame, to_physical_frame
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
 from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._tools import apply_one_site, decay_length, standard_error
 
 TITLE = "A local perturbation does not spread entanglement (§III.B)"
 
@@ -67,18 +64,18 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     ts = np.concatenate([[0.0], np.logspace(-1, 12, p["n_times"])])
 
     def cut_entropies(psi, chi=None):
-        return region_entropies(psi, regions)  # one batched eigensolver call for all cuts
+        return jm.region_entropies(psi, regions)  # one batched eigensolver call for all cuts
 
     ctx.progress(0.0, f"eigenstates of {R} realizations, N={N}")
     models = make_models(ctx.key(1), lat, R, **MODEL)
     n = jr.randint(ctx.key(2), (R,), 0, 2**N)
-    E = to_physical_frame(models, jax.nn.one_hot(n, 2**N, dtype=jnp.complex128))  # U|n>
-    S_E = np.asarray(region_entropies(E, regions))  # (R, N-1)
+    E = jm.to_physical_frame(models, jax.nn.one_hot(n, 2**N, dtype=jnp.complex128))  # U|n>
+    S_E = np.asarray(jm.region_entropies(E, regions))  # (R, N-1)
     kicked = jax.vmap(lambda v: apply_one_site(v, jnp.asarray(KICK, v.dtype), 0, N))(E)
-    chi0 = to_lbit_frame(models, kicked)
+    chi0 = jm.to_lbit_frame(models, kicked)
 
     ctx.progress(0.2, f"exact evolution to t = 1e12 ({len(ts)} times)")
-    S_t = np.asarray(evolve_lbit_frame(models, chi0, ts, cut_entropies))  # (R, T, N-1)
+    S_t = np.asarray(jm.evolve_lbit_frame(models, chi0, ts, cut_entropies))  # (R, T, N-1)
     dev = np.abs(S_t - S_E[:, None, :])  # (R, T, N-1)
     dS = dev.max(axis=1)  # (R, N-1)
     dS_mean, dS_err = dS.mean(0), standard_error(dS)

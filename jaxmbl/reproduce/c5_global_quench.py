@@ -40,11 +40,9 @@ import jax.random as jr
 import numpy as np
 
 import jaxmbl as jm
-from jaxmbl._analysis.fits import line_fit, standard_error
-from jaxmbl._swingle.frames import evolve_lbit_frame, to_lbit_frame
-from jaxmbl._swingle.unitaries import Circuit
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
 from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._tools import line_fit, standard_error
 
 TITLE = "Global quench: logarithmic entanglement growth (§III.B–C)"
 
@@ -68,7 +66,7 @@ TWO_SPIN = dict(J1=0.7316, J2=0.4123, J12=0.2519)
 
 def crossing_gates(U, region) -> int | None:
     """Number of gates of a circuit with one site in ``region`` and one outside (None if not a circuit)."""
-    if not isinstance(U, Circuit):
+    if not isinstance(U, jm.Circuit):
         return None
     inside = set(region)
     return sum((a in inside) != (b in inside) for a, b in U.sites)
@@ -111,7 +109,7 @@ def two_spin_rho(ts, J1, J2, J12):
 def two_spin_code(ts, J1, J2, J12):
     """rho_1(t) from ``jm.evolve`` for h = J1 P1 + J2 P2 + J12 P1 P2 (eq. 3.9), U = 1, psi0 = |+>|+>."""
     h0 = jm.lbit_hamiltonian(2, {(0,): J1, (1,): J2, (0, 1): J12})
-    identity = Circuit(gates=jnp.zeros((0, 4, 4), jnp.complex128), sites=(), n_sites=2)
+    identity = jm.Circuit(gates=jnp.zeros((0, 4, 4), jnp.complex128), sites=(), n_sites=2)
     model = jm.SwingleModel(lattice=jm.Lattice((2,)), h0=h0, U=identity)
     psi0 = jm.product_state([np.pi / 2, np.pi / 2])
     return np.asarray(jm.evolve(model, psi0, ts, observables=lambda psi: jm.reduced_density_matrix(psi, (0,))))
@@ -143,11 +141,11 @@ def run(ctx, *, make_models=None) -> ClaimResult:
         models = make_models(
             ctx.key(i), lat, R, xi=float(xi), J0=1.0, max_order=3, cutoff=float(0.5 * np.exp(-(N - 1) / xi)), **U_KW
         )
-        chi0 = to_lbit_frame(models, jnp.broadcast_to(psi0, models.batch_shape + psi0.shape))
+        chi0 = jm.to_lbit_frame(models, jnp.broadcast_to(psi0, models.batch_shape + psi0.shape))
         D.append(np.asarray(jm.dephased_entropy(chi0, A)))  # (R,), constant in time
         phases = jr.uniform(jr.fold_in(ctx.key(99), i), chi0.shape, maxval=2 * np.pi)
         S_random_phase.append(np.asarray(jm.entropy(chi0 * jnp.exp(1j * phases), A)))
-        both = np.asarray(evolve_lbit_frame(models, chi0, ts, lambda psi, chi: jm.entropy(jnp.stack([psi, chi]), A)))
+        both = np.asarray(jm.evolve_lbit_frame(models, chi0, ts, lambda psi, chi: jm.entropy(jnp.stack([psi, chi]), A)))
         S_phys.append(both[..., 0])
         S_lbit.append(both[..., 1])
     D, S_random_phase, S_phys, S_lbit = map(np.stack, (D, S_random_phase, S_phys, S_lbit))  # (n_xi, R[, T])

@@ -25,10 +25,9 @@ import jax
 import numpy as np
 
 import jaxmbl as jm
-from jaxmbl._analysis.fits import decay_length, line_fit, standard_error
-from jaxmbl._analysis.spreading import dressed_operator_weights, generator_matrix, lieb_robinson_commutators, otoc
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
 from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._tools import decay_length, line_fit, standard_error
 
 TITLE = "Locality of U and of the l-bits; light cones (§II, eq. 2.4)"
 
@@ -138,7 +137,7 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     lat = jm.Lattice((p["n_tau"],))
     r0 = p["n_tau"] // 2
     models = make_models(ctx.key(1), lat, p["r_tau"], **MODEL)
-    radii, w = dressed_operator_weights(models.U, lat, r0)
+    radii, w = jm.dressed_operator_weights(models.U, lat, r0)
     w = np.asarray(w)  # (R, D); the last radius covers the chain, w = 0
     w_mean, w_err = w.mean(0), standard_error(w)
     xi_tau, xi_tau_err, tau_fitted = decay_length(radii[1:-1], w_mean[1:-1], FLOOR)
@@ -152,8 +151,8 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     C_lr = np.stack(
         [
             np.asarray(
-                lieb_robinson_commutators(
-                    generator_matrix(jax.tree_util.tree_map(lambda x: x[i], models.U)), np.concatenate([t_lr, [1.0]])
+                jm.lieb_robinson_commutators(
+                    jm.generator_matrix(jax.tree_util.tree_map(lambda x: x[i], models.U)), np.concatenate([t_lr, [1.0]])
                 )
             )
             for i in range(p["r_lr"])
@@ -171,7 +170,7 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     lat = jm.Lattice((N,))
     models = make_models(ctx.key(3), lat, p["r_otoc"], **MODEL)
     ts = np.logspace(-1, 12, p["n_times"])
-    C_ot = np.asarray(otoc(models, ts, key=ctx.key(4)))  # (R, T, N)
+    C_ot = np.asarray(jm.otoc(ctx.key(4), models, ts))  # (R, T, N)
     slope, r2_ln, r2_lin, front_mask = otoc_fit(ts, C_ot.mean(0), N)
     slope_err = _bootstrap(lambda c: otoc_fit(ts, c, N)[0], C_ot, rng)
     ratio = slope / MODEL["xi"]

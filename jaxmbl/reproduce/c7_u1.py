@@ -29,13 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxmbl as jm
-from jaxmbl._analysis.fits import line_fit, standard_error
-from jaxmbl._analysis.observables import imbalance, number_entropy
-from jaxmbl._core.conventions import basis_bits
-from jaxmbl._swingle.states import neel_index
-from jaxmbl._swingle.u1 import sample_u1_models
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
 from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._tools import line_fit, neel_index, standard_error
 
 TITLE = "Conserved charge: number entropy, configurational entropy, imbalance (§II, end)"
 
@@ -61,17 +57,17 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     from matplotlib.figure import Figure  # no pyplot: the caller's backend (e.g. a notebook's) is left alone
 
     p = SIZES[ctx.size]
-    make_models = make_models or sample_u1_models
+    make_models = make_models or jm.sample_u1_models
     N, R = p["n_sites"], p["realizations"]
     lat = jm.Lattice((N,))
     A = lat.block(0, N // 2)
     ts = np.logspace(-1, 12, p["n_times"])
     psi0 = density_wave(lat)
-    outside = jnp.asarray(basis_bits(N).sum(1) != N // 2)
+    outside = jnp.asarray(jm.basis_bits(N).sum(1) != N // 2)
 
     def observables(psi):
         leak = jnp.sum(jnp.where(outside, jnp.abs(psi) ** 2, 0.0))
-        return jm.entropy(psi, A), number_entropy(psi, A), imbalance(psi, lat), leak
+        return jm.entropy(psi, A), jm.number_entropy(psi, A), jm.imbalance(psi, lat), leak
 
     ctx.progress(0.0, f"{R} charge-conserving realizations, N={N}")
     models = make_models(ctx.key(1), lat, R, **MODEL)

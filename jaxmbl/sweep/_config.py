@@ -117,8 +117,27 @@ def _run_imports(modules, base: Path):
 def load_config(source) -> dict:
     """Parse and validate a sweep config: a TOML path, or a dict with the same tables.
 
-    Returns the normalized config (defaults filled in, the grid as ``[[key, values], ...]``),
-    which is what the manifest stores and hashes. Raises one ``ValueError`` naming the bad key.
+    The tables are ``[model]`` (the family and its parameters), ``[grid]`` (swept parameters, as
+    lists; the grid is their Cartesian product in key order), ``[run]`` (realizations, seed,
+    chunking, dtype, imports) and ``[observables.LABEL]``; the README's config reference lists
+    every key. Files named in ``run.imports`` are imported here, so their observables register.
+
+    Args:
+        source: a path to a TOML file, or a dict with the same tables.
+
+    Returns:
+        The normalized config (defaults filled in, the grid as ``[[key, values], ...]``), which is
+        what the manifest stores and hashes.
+
+    Raises:
+        ValueError: one error naming the bad key (e.g. ``grid.xi[1] must be finite and > 0``), for
+            an unreadable or malformed file, or a failed import.
+
+    Example:
+        >>> cfg = load_config({"model": {"L": 6}, "grid": {"xi": [0.5, 1.0]}, "run": {"realizations": 4},
+        ...                    "observables": {"r_tilde": {}}})
+        >>> cfg["grid"], cfg["model"]["family"], cfg["run"]["seed"]
+        ([['xi', [0.5, 1.0]]], 'swingle', 0)
     """
     if isinstance(source, dict):
         raw, base = source, Path.cwd()

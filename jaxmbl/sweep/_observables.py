@@ -40,12 +40,13 @@ import numpy as np
 
 from jaxmbl._analysis.entanglement import entropy
 from jaxmbl._core.conventions import basis_bits, complex_dtype
+from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._hamiltonians.ed import central_window, eigh, eigvalsh
 from jaxmbl._hamiltonians.evolve import evolve
 from jaxmbl._hamiltonians.pauli import sector_basis
-from jaxmbl._swingle.model import energies
+from jaxmbl._swingle.model import eigenstates, energies
 from jaxmbl._swingle.states import neel_index, neel_state, product_state
-from jaxmbl._swingle.unitaries import _dense_matrix
+from jaxmbl._swingle.unitaries import dense_matrix
 from jaxmbl.sweep._registry import (
     HeisenbergRealization,
     _sector_dim,
@@ -56,7 +57,6 @@ from jaxmbl.sweep._registry import (
     register_observable,
 )
 
-_HIGHEST = jax.lax.Precision.HIGHEST
 _LBIT_MAX_SITES = 10
 
 
@@ -174,11 +174,8 @@ def _stats(S):
     "eigenstate_entropy", families=["swingle"], prepare=_prepare_eigenstates, memory=_eigenstates_memory
 )
 def _eigenstate_entropy_swingle(model, region, alpha, states):
-    dim = 2**model.n_sites
-    cdt = complex_dtype(model.dtype)
-
     def one(n):
-        return entropy(model.U._kernel(jax.nn.one_hot(n, dim, dtype=cdt), False), region, alpha)
+        return entropy(eigenstates(model, n), region, alpha)
 
     # lax.map in batches keeps 16 eigenstates alive at a time instead of all 2**N.
     return _stats(jax.lax.map(one, jnp.asarray(states), batch_size=16))
@@ -209,7 +206,7 @@ def _evolve_heisenberg(model, n0, ts, fn):
     chi = V.conj()[int(np.searchsorted(basis, n0))]  # V^dagger |n0>
 
     def at(t):
-        psi = jnp.matmul(V, jnp.exp(-1j * E * t) * chi, precision=_HIGHEST)
+        psi = jnp.matmul(V, jnp.exp(-1j * E * t) * chi, precision=HIGHEST)
         return fn(jnp.zeros(2**n, V.dtype).at[basis].set(psi))
 
     return jax.lax.map(at, jnp.asarray(ts, E.dtype))
@@ -301,12 +298,12 @@ def lbit_profile(model):
     """
     n, dim = model.n_sites, 2**model.n_sites
     cdt = complex_dtype(model.dtype)
-    U = _dense_matrix(model.U)
+    U = dense_matrix(model.U)
     z = jnp.asarray(1 - 2 * basis_bits(n).T, model.dtype)  # (N, 2**N): diagonal of Z_r
     eye2 = jnp.eye(2, dtype=cdt)
 
     def weights(z_r):
-        tau = jnp.matmul(U * z_r[None, :], U.conj().T, precision=_HIGHEST)
+        tau = jnp.matmul(U * z_r[None, :], U.conj().T, precision=HIGHEST)
         out = []
         for j in range(n):
             t = tau.reshape(2**j, 2, 2 ** (n - 1 - j), 2**j, 2, 2 ** (n - 1 - j))
@@ -316,4 +313,4 @@ def lbit_profile(model):
 
     W = jax.lax.map(weights, z)  # (N, N): [r, j]
     _, groups = _distance_groups(model.lattice)
-    return jnp.matmul(jnp.asarray(groups, W.dtype), W.reshape(-1), precision=_HIGHEST)
+    return jnp.matmul(jnp.asarray(groups, W.dtype), W.reshape(-1), precision=HIGHEST)

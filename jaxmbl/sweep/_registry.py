@@ -143,8 +143,9 @@ class Family:
 
 
 def _build_swingle(key, lattice, p, dtype):
-    kw = {k: p[k] for k in ("xi", "J0", "unitary", "strength", "depth", "max_order", "cutoff", "tol")}
-    return sample_model(key, lattice, dtype=dtype, **kw)
+    kw = {k: p[k] for k in ("xi", "J0", "unitary", "strength", "depth", "max_order", "cutoff")}
+    # The config key stays ``tol`` (a file format: renaming it would orphan existing run directories).
+    return sample_model(key, lattice, dtype=dtype, series_tol=p["tol"], **kw)
 
 
 def heisenberg_sector(lattice, p) -> float:
@@ -245,6 +246,13 @@ def register_observable(name: str, *, families=None, prepare=None, coords=None, 
         memory: optional ``memory(point, **kwargs) -> bytes`` per realization (default: 8 state
             vectors of the point's Hilbert-space dimension).
         replace: allow replacing another function already registered under ``name``.
+
+    Returns:
+        The decorator; it registers ``fn`` and returns it unchanged.
+
+    Raises:
+        ValueError: for a name that is not an identifier, an unknown family, or (when the
+            decorator is applied) a name already taken by another function without ``replace``.
 
     Example:
         >>> import jax.numpy as jnp

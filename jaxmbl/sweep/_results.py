@@ -67,6 +67,16 @@ class SweepResult:
         nonfinite: ``{name: [list of realization indices per point]}`` whose values are NaN or
             inf; they are excluded from the aggregates (and warned about), never averaged in.
         missing: per point, the number of realizations not (validly) stored yet.
+
+    Made by :func:`load_run` (and returned by :func:`run_sweep`); never built by hand.
+
+    Example:
+        >>> import tempfile
+        >>> out = tempfile.mkdtemp()
+        >>> cfg = {"model": {"L": 4}, "run": {"realizations": 8}, "observables": {"r_tilde": {}}}
+        >>> res = run_sweep(cfg, out, progress=False)
+        >>> res.complete, res.values["r_tilde"][0].shape, sorted(res.aggregates["r_tilde"][0])
+        (True, (8,), ['mean', 'median', 'n', 'sem', 'typical'])
     """
 
     path: str
@@ -82,10 +92,15 @@ class SweepResult:
 
     @property
     def complete(self) -> bool:
+        """Whether every realization of every grid point is stored and verified."""
         return not any(self.missing)
 
     def summary(self) -> str:
-        """A text table: each point's parameters, then mean +- sem of every scalar output."""
+        """A text table: each point's parameters, then mean +- sem of every scalar output.
+
+        Returns:
+            The table as one string (lines separated by newlines), as printed by ``jaxmbl sweep``.
+        """
         names = [k for k, v in self.values.items() if v and v[0].ndim == 1]
         lines = [
             f"{self.path}: {len(self.points)} grid points x {self.config['run']['realizations']} realizations"
@@ -122,6 +137,15 @@ def load_run(run_dir) -> SweepResult:
     Only chunks that the manifest marks done AND whose SHA-256 matches are read; anything else
     (a truncated or foreign file) counts as missing, with a warning. Non-finite per-realization
     values are reported in ``nonfinite`` by realization index and left out of the aggregates.
+
+    Args:
+        run_dir: the run directory written by :func:`run_sweep` (or ``jaxmbl sweep``).
+
+    Returns:
+        A :class:`SweepResult`; a partial run loads too (see ``missing``).
+
+    Raises:
+        ValueError: if ``run_dir`` holds no readable manifest.
 
     Example:
         >>> import tempfile
@@ -190,7 +214,26 @@ def plot_run(run_dir, out=None) -> str:
 
     Scalars are drawn against the first swept parameter (one line per value of the others),
     arrays with coordinates (times, distances) as one curve per grid point. Written to
-    ``out`` (default ``RUN_DIR/sweep.png``); returns the path.
+    ``out`` (default ``RUN_DIR/sweep.png``).
+
+    Args:
+        run_dir: the run directory.
+        out: the image file to write (any format matplotlib infers from the suffix); default
+            ``RUN_DIR/sweep.png``.
+
+    Returns:
+        The path of the written image, as a string.
+
+    Raises:
+        ValueError: if matplotlib is missing or ``run_dir`` holds no readable manifest.
+
+    Example:
+        >>> import tempfile
+        >>> out = tempfile.mkdtemp()
+        >>> cfg = {"model": {"L": 4}, "run": {"realizations": 8}, "observables": {"r_tilde": {}}}
+        >>> _ = run_sweep(cfg, out, progress=False)
+        >>> plot_run(out).endswith("sweep.png")
+        True
     """
     try:
         import matplotlib

@@ -41,7 +41,6 @@ import itertools
 import json
 import logging
 import math
-import platform
 import warnings
 from pathlib import Path
 
@@ -51,9 +50,10 @@ import jax.random as jr
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jaxmbl._core.conventions import _available_memory_bytes
+from jaxmbl._core.environment import environment
 from jaxmbl._core.io import atomic_write_bytes, atomic_write_json, check_out_dir
 from jaxmbl._core.lattice import Lattice
+from jaxmbl._core.limits import available_memory_bytes
 from jaxmbl.sweep._config import _config_diff, config_hash, load_config
 from jaxmbl.sweep._registry import FAMILIES, Point, lookup
 from jaxmbl.sweep._results import FORMAT, _chunk_ok, _read_manifest, load_run, plot_run
@@ -117,7 +117,7 @@ def _device_memory(device) -> int:
     if stats and stats.get("bytes_limit"):
         return int(stats["bytes_limit"])
     # CPU devices (also forced host devices) share the host's memory.
-    return _available_memory_bytes() // max(1, len(jax.local_devices()))
+    return available_memory_bytes() // max(1, len(jax.local_devices()))
 
 
 def _layout(config, plans, n_devices: int) -> dict:
@@ -162,18 +162,7 @@ def _chunks(n_points: int, n: int, size: int) -> dict:
 
 # ============================================================================ manifest
 def _environment() -> dict:
-    from jaxmbl import __version__
-
-    return {
-        "jaxmbl": __version__,
-        "jax": jax.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "devices": [str(d) for d in jax.devices()],
-        "process_count": jax.process_count(),
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-    }
+    return {**environment(), "started": datetime.datetime.now(datetime.timezone.utc).isoformat()}
 
 
 def _rng_settings() -> dict:

@@ -1,0 +1,300 @@
+"""Per-eigenstate fidelity susceptibility, AGP norm and typical values against dense numpy references.
+
+References: ``numpy.linalg.eigh`` of the dense H (or its S^z block) and the explicit matrix
+elements ``<m|V|n>``; for Swingle models the dense ``U`` and ``E(n)`` from tests/reference.py (no
+diagonalization); the bump filter written out in numpy. Gradients: central finite differences.
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+import reference as ref
+
+import jaxmbl as jm
+
+MU, GAP = 0.2, 0.3
+
+
+# ----------------------------------------------------------------------------- references
+def filter_np(w, gap):
+    x = np.asarray(w, float) / gap
+    inside = np.abs(x) < 1
+    b = np.where(inside, np.exp(1 - 1 / (1 - np.where(inside, x, 0.0) ** 2)), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(w == 0, 0.0, -(1 - b) / np.where(w == 0, 1.0, w))
+
+
+def weight_np(omega, mu=None, gap=None):
+    if mu is not None:
+        return omega**2 / (omega**2 + mu**2) ** 2
+    return filter_np(omega, gap) ** 2
+
+
+def chi_from_eigen(E, vecs, Vd, **reg):
+    """chi_n = sum_m |<m|V|n>|^2 w(E_m - E_n) from eigenpairs (columns) and a dense V."""
+    M = vecs.conj().T @ Vd @ vecs
+    return np.sum(np.abs(M) ** 2 * weight_np(E[:, None] - E[None, :], **reg), axis=0)
+
+
+def chi_dense(Hd, Vd, **reg):
+    E, vecs = np.linalg.eigh(Hd)
+    return chi_from_eigen(E, vecs, Vd, **reg)
+
+
+def chi_swingle_ref(model, Vd, **reg):
+    """The exact eigenpairs of a Swingle model: E(n) from the couplings, columns U|n> of the dense U."""
+    E = ref.h0_dense(model.n_sites, ref.h0_terms(model.h0)).diagonal().real
+    return chi_from_eigen(E, ref.unitary_dense(model.U), Vd, **reg)
+
+
+def local_v(n, site=None):
+    site = n // 2 if site is None else site
+    return jm.PauliSum.from_terms(n, [("X", [site], 1.0), ("ZZ", [0, 1], 0.4), ("Y", [n - 1], 0.3)])
+
+
+def sz_v(n):
+    return jm.PauliSum.from_terms(n, [("Z", [n // 2], 1.0), ("XX", [0, 1], 0.5), ("YY", [0, 1], 0.5)])
+
+
+# ----------------------------------------------------------------------------- accuracy
+@pytest.mark.parametrize("reg", [{"mu": MU}, {"gap": GAP}], ids=["mu", "gap"])
+def test_swingle_route_matches_dense(reg):
+    n = 10
+    model = jm.sample_model(jr.key(1), jm.Lattice((n,)))
+    V = local_v(n)
+    states = np.array([0, 3, 511, 700, 1023])
+    chi = np.asarray(jm.fidelity_susceptibility(model, V, states=states, **reg))
+    expect = chi_swingle_ref(model, np.asarray(V.dense()), **reg)[states]
+    np.testing.assert_allclose(chi, expect, rtol=1e-8)
+    # Also against diagonalizing the dense H (levels of a random H0 are non-degenerate).
+    Hd = np.asarray(jm.dense_hamiltonian(model))
+    E = np.asarray(jm.energies(model))
+    dense = chi_dense(Hd, np.asarray(V.dense()), **reg)
+    order = np.argsort(E)
+    np.testing.assert_allclose(chi, dense[np.argsort(order)][states], rtol=1e-7)
+
+
+@pytest.mark.parametrize("reg", [{"mu": MU}, {"gap": GAP}], ids=["mu", "gap"])
+@pytest.mark.parametrize("sector", [None, 0], ids=["full", "sz0"])
+def test_heisenberg_ed_route_matches_dense(reg, sector):
+    n = 10 if sector == 0 else 8
+    H = jm.random_field_heisenberg(jr.key(2), n, W=2.0)
+    V = sz_v(n)
+    Hd, Vd = np.asarray(H.dense()), np.asarray(V.dense())
+    if sector is not None:
+        b = jm.sector_basis(n, sector)
+        Hd, Vd = Hd[np.ix_(b, b)], Vd[np.ix_(b, b)]
+    chi = np.asarray(jm.fidelity_susceptibility(H, V, sector=sector, **reg))
+    np.testing.assert_allclose(chi, chi_dense(Hd, Vd, **reg), rtol=1e-8)
+    # A subset of states, dense V, and the agp norm.
+    states = np.array([1, Hd.shape[0] // 2, Hd.shape[0] - 1])
+    sub = jm.fidelity_susceptibility(H, jnp.asarray(V.dense()), sector=sector, states=states, **reg)
+    np.testing.assert_allclose(np.asarray(sub), chi[states], rtol=1e-10)
+    if "mu" in reg:
+        np.testing.assert_allclose(float(jm.agp_norm(H, V, sector=sector, **reg)), chi.mean(), rtol=1e-12)
+
+
+def test_eigenpairs_and_other_hamiltonians():
+    n = 6
+    lat = jm.Lattice((n,))
+    model = jm.sample_model(jr.key(3), lat)
+    V = local_v(n)
+    Hp = jm.perturbed_model(model, jm.random_local_perturbation(jr.key(4), lat, k=1), 0.3)
+    Hd = np.asarray(Hp.dense())
+    expect = chi_dense(Hd, np.asarray(V.dense()), mu=MU)
+    np.testing.assert_allclose(np.asarray(jm.fidelity_susceptibility(Hp, V, mu=MU)), expect, rtol=1e-8)
+    np.testing.assert_allclose(np.asarray(jm.fidelity_susceptibility(jnp.asarray(Hd), V, mu=MU)), expect, rtol=1e-8)
+    E, vecs = np.linalg.eigh(Hd)
+    chi = jm.fidelity_susceptibility(None, V, mu=MU, eigenpairs=(E, vecs))
+    np.testing.assert_allclose(np.asarray(chi), expect, rtol=1e-10)
+    # V given as a family derivative (an operator with mv only on the Swingle route).
+    fam = jm.perturbation_family(model, V)
+    a = jm.fidelity_susceptibility(model, fam.dH(0.0), mu=MU, states=[0, 9])
+    b = jm.fidelity_susceptibility(model, V, mu=MU, states=[0, 9])
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10)
+
+
+def test_mu_to_zero_is_perturbation_theory_and_filter_is_exact_when_gapped():
+    # chi_n(mu -> 0) = sum_{m != n} |V_mn|^2 / w^2: the norm of d|psi_n>/dg by finite differences.
+    rng = np.random.default_rng(0)
+    Hd = np.diag(np.arange(8.0)) + 0.1 * ref.haar_unitary(rng, 8).real
+    Hd = (Hd + Hd.T) / 2
+    Vd = rng.normal(size=(8, 8))
+    Vd = (Vd + Vd.T) / 2
+    g = 1e-6
+    _, v0 = np.linalg.eigh(Hd)
+    _, v1 = np.linalg.eigh(Hd + g * Vd)
+    v1 = v1 * np.sign(np.sum(v0 * v1, axis=0))
+    fd = np.sum(((v1 - v0) / g) ** 2, axis=0)
+    chi = np.asarray(jm.fidelity_susceptibility(jnp.asarray(Hd), jnp.asarray(Vd), mu=1e-7))
+    np.testing.assert_allclose(chi, fd, rtol=1e-4)
+    gapped = np.asarray(jm.fidelity_susceptibility(jnp.asarray(Hd), jnp.asarray(Vd), gap=0.5))
+    np.testing.assert_allclose(gapped, fd, rtol=1e-4)  # all gaps >= 0.5: the filter is -1/w exactly
+
+
+# ----------------------------------------------------------------------------- typical values
+def test_typical_susceptibility():
+    chi = np.exp(np.random.default_rng(0).normal(size=(40, 30)))
+    typ, err = jm.typical_susceptibility(jnp.asarray(chi), key=jr.key(0))
+    per_real = np.log(chi).mean(axis=1)
+    assert np.isclose(float(typ), np.exp(per_real.mean()), rtol=1e-12)
+    se = per_real.std(ddof=1) / np.sqrt(len(per_real))
+    assert 0.7 * se < float(err) / float(typ) < 1.3 * se
+    ln, ln_err = jm.typical_susceptibility(jnp.asarray(chi[0]), key=jr.key(0), log=True)
+    assert np.isclose(float(ln), np.log(chi[0]).mean())
+    assert np.isfinite(float(ln_err))
+    with pytest.raises(jm.JaxmblError, match="chi must be >= 0"):
+        jm.typical_susceptibility(-jnp.ones(3), key=jr.key(0))
+
+
+# ----------------------------------------------------------------------------- transforms
+def test_jit_equals_eager_and_vmap_equals_loop():
+    n = 6
+    lat = jm.Lattice((n,))
+    models = jm.sample_models(jr.key(5), lat, 3)
+    V = local_v(n)
+    states = np.array([0, 17, 63])
+    eager = jm.fidelity_susceptibility(models, V, mu=MU, states=states)
+    jitted = jax.jit(lambda m, v, mu: jm.fidelity_susceptibility(m, v, mu=mu, states=states))(models, V, MU)
+    np.testing.assert_allclose(np.asarray(jitted), np.asarray(eager), rtol=1e-12)
+    for i in range(3):
+        one = jax.tree_util.tree_map(lambda x: x[i], models)
+        np.testing.assert_allclose(
+            np.asarray(jm.fidelity_susceptibility(one, V, mu=MU, states=states)), np.asarray(eager[i]), rtol=1e-12
+        )
+    # Batched V (one per realization) and the ED route.
+    Vs = jax.vmap(lambda k: jm.random_local_perturbation(k, lat, k=1))(jr.split(jr.key(6), 3))
+    both = jm.fidelity_susceptibility(models, Vs, gap=GAP, states=states)
+    for i in range(3):
+        one, v = jax.tree_util.tree_map(lambda x: x[i], (models, Vs))
+        np.testing.assert_allclose(
+            np.asarray(jm.fidelity_susceptibility(one, v, gap=GAP, states=states)), np.asarray(both[i]), rtol=1e-12
+        )
+    Hs = jax.vmap(lambda k: jm.random_field_heisenberg(k, lat, 1.0))(jr.split(jr.key(7), 3))
+    Vz = sz_v(n)
+    batch = jm.fidelity_susceptibility(Hs, Vz, mu=MU, sector=0)
+    jitted = jax.jit(lambda h: jm.fidelity_susceptibility(h, Vz, mu=MU, sector=0))(Hs)
+    np.testing.assert_allclose(np.asarray(jitted), np.asarray(batch), rtol=1e-10)
+    for i in range(3):
+        one = jax.tree_util.tree_map(lambda x: x[i], Hs)
+        np.testing.assert_allclose(
+            np.asarray(jm.fidelity_susceptibility(one, Vz, mu=MU, sector=0)), np.asarray(batch[i]), rtol=1e-10
+        )
+
+
+def _fd(f, x, h=1e-6):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def test_gradients_swingle_route_at_exact_degeneracies():
+    # A clean (translation-invariant) H0: E(n) is massively degenerate; U|n> are still the eigenstates.
+    n = 6
+    lat = jm.Lattice((n,))
+    model = jax.tree_util.tree_map(lambda x: x[0], jm.clean_models(jr.key(8), lat, 1))
+    E = np.asarray(jm.energies(model))
+    assert len(np.unique(np.round(E, 12))) < len(E) // 2
+    V = local_v(n)
+    states = np.arange(0, 64, 5)
+
+    def mean_chi(coef, h0_scale, mu, gap=None):
+        m = dataclasses.replace(model, h0=dataclasses.replace(model.h0, coef=tuple(h0_scale * c for c in model.h0.coef)))
+        v = dataclasses.replace(V, coef=coef)
+        kw = {"gap": gap} if gap is not None else {"mu": mu}
+        return jnp.mean(jm.fidelity_susceptibility(m, v, states=states, **kw))
+
+    for kw in ({"mu": MU}, {"gap": GAP}):
+        args = (V.coef, 1.0, kw.get("mu", MU), kw.get("gap"))
+        value = mean_chi(*args)
+        grads = jax.grad(mean_chi, argnums=(0, 1))(*args)
+        assert np.isfinite(float(value))
+        assert all(np.all(np.isfinite(np.asarray(g))) for g in grads)
+        fd_scale = _fd(lambda s: float(mean_chi(V.coef, s, *args[2:])), 1.0)
+        np.testing.assert_allclose(float(grads[1]), fd_scale, rtol=1e-6)
+        e0 = jnp.zeros_like(V.coef).at[0].set(1.0)
+        fd_coef = _fd(lambda t: float(mean_chi(V.coef + t * e0, 1.0, *args[2:])), 0.0)
+        np.testing.assert_allclose(float(grads[0][0]), fd_coef, rtol=1e-6)
+    g_mu = jax.grad(lambda mu: mean_chi(V.coef, 1.0, mu))(MU)
+    np.testing.assert_allclose(float(g_mu), _fd(lambda mu: float(mean_chi(V.coef, 1.0, mu)), MU), rtol=1e-6)
+
+
+def test_gradient_with_respect_to_xi():
+    n = 6
+    lat = jm.Lattice((n,))
+    V = local_v(n)
+    states = np.arange(0, 64, 3)
+
+    def mean_chi(xi):
+        model = jm.sample_model(jr.key(9), lat, xi=xi, max_range=40.0)
+        return jnp.mean(jm.fidelity_susceptibility(model, V, mu=MU, states=states))
+
+    g = jax.grad(mean_chi)(0.8)
+    assert np.isfinite(float(g)) and abs(float(g)) > 0
+    np.testing.assert_allclose(float(g), _fd(lambda x: float(mean_chi(x)), 0.8), rtol=1e-6)
+
+
+def test_gradients_ed_route_at_exact_degeneracies():
+    # The clean isotropic Heisenberg chain: a degenerate spectrum (SU(2) multiplets).
+    n = 6
+    H = jm.random_field_heisenberg(jr.key(0), n, W=0.0)
+    E = np.linalg.eigvalsh(np.asarray(H.dense()))
+    assert np.min(np.diff(E)) < 1e-12
+    V = sz_v(n)
+
+    def agp(J, coef):
+        h = jm.random_field_heisenberg(jr.key(0), n, W=0.0, J=J)
+        return jm.agp_norm(h, dataclasses.replace(V, coef=coef), mu=MU)
+
+    gJ, gc = jax.grad(agp, argnums=(0, 1))(1.0, V.coef)
+    assert np.isfinite(float(gJ)) and np.all(np.isfinite(np.asarray(gc)))
+    # H(J) = J H(1): eigenvectors fixed, so the derivative is defined and must match.
+    np.testing.assert_allclose(float(gJ), _fd(lambda J: float(agp(J, V.coef)), 1.0), rtol=1e-6)
+    e0 = jnp.zeros_like(V.coef).at[0].set(1.0)
+    np.testing.assert_allclose(float(gc[0]), _fd(lambda t: float(agp(1.0, V.coef + t * e0)), 0.0), rtol=1e-6)
+    # A direction that splits the multiplets (Jz): finite per-eigenstate gradients.
+    g = jax.grad(lambda jz: jnp.sum(jm.fidelity_susceptibility(
+        jm.random_field_heisenberg(jr.key(0), n, W=0.0, Jz=jz), V, gap=GAP, sector=0)))(1.0)
+    assert np.isfinite(float(g))
+
+
+# ----------------------------------------------------------------------------- errors
+def test_bad_input_errors():
+    n = 4
+    lat = jm.Lattice((n,))
+    model = jm.sample_model(jr.key(0), lat)
+    V = local_v(n)
+    H = jm.random_field_heisenberg(jr.key(1), n, W=1.0)
+    with pytest.raises(jm.JaxmblError, match="exactly one of mu"):
+        jm.fidelity_susceptibility(model, V, mu=0.1, gap=0.1)
+    with pytest.raises(jm.JaxmblError, match="exactly one of mu"):
+        jm.fidelity_susceptibility(H, V)
+    with pytest.raises(jm.JaxmblError, match="mu must be finite and > 0"):
+        jm.fidelity_susceptibility(H, V, mu=-1.0)
+    with pytest.raises(jm.JaxmblError, match="V acts on 5 sites"):
+        jm.fidelity_susceptibility(model, local_v(5), mu=0.1)
+    with pytest.raises(jm.JaxmblError, match="V acts on 5 sites"):
+        jm.fidelity_susceptibility(H, local_v(5), mu=0.1)
+    with pytest.raises(jm.JaxmblError, match="states must lie in 0..15"):
+        jm.fidelity_susceptibility(model, V, mu=0.1, states=[3, 16])
+    with pytest.raises(jm.JaxmblError, match="states must lie in 0..5"):
+        jm.fidelity_susceptibility(H, sz_v(n), mu=0.1, sector=0, states=[6])
+    with pytest.raises(jm.JaxmblError, match="V changes S\\^z"):
+        jm.fidelity_susceptibility(H, V, mu=0.1, sector=0)
+    with pytest.raises(jm.JaxmblError, match="V changes S\\^z"):
+        jm.fidelity_susceptibility(H, jnp.asarray(V.dense()), mu=0.1, sector=0)
+    with pytest.raises(jm.JaxmblError, match="does not conserve total Z"):
+        jm.fidelity_susceptibility(H + V, sz_v(n), mu=0.1, sector=0)
+    with pytest.raises(jm.JaxmblError, match="sector= is for the ED route"):
+        jm.fidelity_susceptibility(model, V, mu=0.1, sector=0)
+    with pytest.raises(jm.JaxmblError, match="V must be Hermitian"):
+        jm.fidelity_susceptibility(H, jnp.triu(jnp.ones((16, 16))), mu=0.1)
+    E, vecs = np.linalg.eigh(np.asarray(H.dense()))
+    with pytest.raises(jm.JaxmblError, match="holds 4 of the D=16 eigenstates"):
+        jm.fidelity_susceptibility(H, V, mu=0.1, eigenpairs=(E[6:10], vecs[:, 6:10]))
+    with pytest.raises(TypeError, match="V must be"):
+        jm.fidelity_susceptibility(H, "X", mu=0.1)
+    with pytest.raises(jm.JaxmblError, match="state_batch"):
+        jm.fidelity_susceptibility(model, V, mu=0.1, state_batch=0)
