@@ -14,8 +14,8 @@ Realizations come from ``jax.vmap`` over keys of ``random_field_heisenberg`` (W 
 and complex H), numpy real ones; the extra cast is part of jaxmbl's time.
 
 On CPU a batched eigh is a loop over LAPACK calls in both codes, so parity is the expectation.
-On GPU, old jaxlib versions looped sequentially over the batch above 32x32 (PITFALLS.md,
-jax-ml/jax#31368, fixed in 2025): measure before assuming a speedup there.
+On GPU, old jaxlib versions looped sequentially over the batch above 32x32 (one report went
+from 0.39 ms to 563 ms when the size stepped from 32 to 33; jax-ml/jax#31368, fixed in 2025): measure before assuming a speedup there.
 
 ``jnp.linalg.eigvalsh`` computes the eigenvectors too (jax's LAPACK call is always ``syevd``
 with job 'V'), while numpy's ``eigvalsh`` skips them. ``jm.eigvalsh`` on CPU skips them as

@@ -1,7 +1,7 @@
 """jaxmbl: a differentiable, GPU-ready simulator of many-body localization in JAX.
 
 The model is Swingle's l-bit fixed point H = U H0 U^dagger (arXiv:1307.0507). See
-:mod:`jaxmbl._conventions` for the conventions used throughout.
+``docs/conventions.md`` (module ``jaxmbl._core.conventions``) for the conventions used throughout.
 """
 
 # -- sweeps (also jm.sweep.*) and the claims of the paper (jm.reproduce.*) --
@@ -60,7 +60,10 @@ from jaxmbl._core.conventions import (
 from jaxmbl._core.environment import package_version as _package_version
 from jaxmbl._core.errors import JaxmblError as JaxmblError
 from jaxmbl._core.lattice import Lattice as Lattice
+from jaxmbl._core.lattice import as_lattice as as_lattice
 from jaxmbl._core.lattice import validate_region as validate_region
+from jaxmbl._core.operators import DenseOperator as DenseOperator
+from jaxmbl._core.operators import as_operator as as_operator
 
 # -- exact diagonalization, Krylov, spectra (exports) --
 from jaxmbl._hamiltonians.ed import eigh as eigh

@@ -1,6 +1,11 @@
-"""The ``jaxmbl`` command line: ``reproduce``, ``sweep``, ``bench``.
+"""The ``jaxmbl`` command line: ``reproduce``, ``sweep``, ``plot``, ``bench``; every argparse handler lives here.
 
 The CLI is an entry point, so it (and only it) turns on float64 in JAX, as documented in the README.
+
+Errors: a :class:`~jaxmbl.JaxmblError` (a bad argument or config, a run directory that belongs to
+another config, a request too large for memory) is the user's to fix, so it is printed as one line
+``jaxmbl COMMAND: error: ...`` on stderr with exit status 2. Any other exception is a bug and keeps
+its traceback.
 """
 
 from __future__ import annotations
@@ -8,10 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+import jax
 
-def _reproduce(args) -> int:
-    from jaxmbl.reproduce._report import reproduce
+from jaxmbl._bench import run_suite
+from jaxmbl._core.errors import JaxmblError
+from jaxmbl.reproduce import reproduce
+from jaxmbl.sweep import plot_run, run_sweep
 
+
+def cli_reproduce(args) -> int:
+    """``jaxmbl reproduce [--size S] [--out DIR] [--seed N] [--only IDS] [--fresh] [--quiet]``."""
     results = reproduce(
         args.out, size=args.size, seed=args.seed, only=args.only, progress=not args.quiet, resume=not args.fresh
     )
@@ -23,14 +34,32 @@ def _reproduce(args) -> int:
     return 0
 
 
-def _bench(args) -> int:
-    from jaxmbl._bench import run_suite
+def cli_sweep(args) -> int:
+    """``jaxmbl sweep CONFIG --out DIR [--quiet] [--plot] [--distributed]``."""
+    if args.distributed:
+        jax.distributed.initialize()
+    result = run_sweep(args.config, args.out, progress=not args.quiet)
+    if jax.process_index() == 0:
+        print(result.summary())
+        if args.plot:
+            print(f"plot: {plot_run(args.out)}")
+    return 0 if result.complete else 1
 
+
+def cli_plot(args) -> int:
+    """``jaxmbl plot RUN_DIR [--out FILE]``."""
+    print(plot_run(args.run_dir, args.out))
+    return 0
+
+
+def cli_bench(args) -> int:
+    """``jaxmbl bench [--dir DIR] [--only NAMES] [--csv FILE]``."""
     rows = run_suite(args.dir, only=args.only, csv_path=args.csv)
     return 1 if any(r.get("case") == "FAILED" for r in rows) else 0
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``jaxmbl``, each subcommand's handler in ``func``."""
     parser = argparse.ArgumentParser(
         prog="jaxmbl", description="Swingle's simple model of many-body localization, in JAX."
     )
@@ -49,10 +78,7 @@ def main(argv=None) -> int:
     p.add_argument("--only", default=None, help="comma-separated claim ids, e.g. C3,C5")
     p.add_argument("--fresh", action="store_true", help="ignore finished claims stored in OUT/results")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_reproduce)
-
-    # -- sweep subcommand --
-    from jaxmbl.sweep._runner import cli_plot, cli_sweep
+    p.set_defaults(func=cli_reproduce)
 
     p = sub.add_parser("sweep", help="disorder-averaged sweep from a TOML config (sharded, resumable)")
     p.add_argument("config", help="TOML config: [model], [grid], [run], [observables.LABEL]")
@@ -68,20 +94,25 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="image file (default RUN_DIR/sweep.png)")
     p.set_defaults(func=cli_plot)
 
-    # -- bench subcommand --
     p = sub.add_parser("bench", help="run benchmarks/ as one suite: ratios vs same-run baselines, peak memory, CSV")
     p.add_argument("--dir", default=None, help="benchmarks folder (default: the source checkout's benchmarks/)")
     p.add_argument("--only", default=None, help="comma-separated substrings of benchmark names")
     p.add_argument("--csv", default=None, help="CSV to append to (default: BENCH_DIR/results.csv)")
-    p.set_defaults(func=_bench)
+    p.set_defaults(func=cli_bench)
+    return parser
 
-    args = parser.parse_args(argv)
-    import jax
 
+def main(argv=None) -> int:
+    """Run ``jaxmbl`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    Exit status: 0 success, 1 a claim failed or a sweep is incomplete, 2 a usage or input error
+    (printed as one line).
+    """
+    args = build_parser().parse_args(argv)
     jax.config.update("jax_enable_x64", not args.float32)
     try:
         return args.func(args)
-    except ValueError as err:
+    except JaxmblError as err:
         print(f"jaxmbl {args.command}: error: {err}", file=sys.stderr)
         return 2
 

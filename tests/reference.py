@@ -1,6 +1,6 @@
 """Independent dense references for the tests: plain numpy / scipy / mpmath, no jaxmbl.
 
-Everything here is written from the conventions table (DESIGN.md §1) alone, so a test that
+Everything here is written from the conventions table (docs/conventions.md, restated below) alone, so a test that
 compares jaxmbl against these functions checks the library against the conventions, not
 against itself. Small N only (dense 2**N x 2**N matrices).
 

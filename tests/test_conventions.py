@@ -1,4 +1,4 @@
-"""The conventions table (DESIGN.md §1), checked through the public API against explicit matrices."""
+"""The conventions table (docs/conventions.md), checked through the public API against explicit matrices."""
 
 import jax.numpy as jnp
 import numpy as np

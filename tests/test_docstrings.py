@@ -109,9 +109,15 @@ def _definitions():
             qual = f"{ns}.{name}"
             if inspect.isclass(obj):
                 yield qual, obj, "class"
-                for attr, member in vars(obj).items():
-                    if attr.startswith("_"):
+                # own and inherited members of jaxmbl classes (the API reference shows both)
+                members = {}
+                for klass in reversed(obj.__mro__):
+                    if _own(klass):
+                        members.update(vars(klass))
+                for attr, member in members.items():
+                    if attr.startswith("_") or id(member) in seen:
                         continue
+                    seen.add(id(member))
                     if isinstance(member, property):
                         yield f"{qual}.{attr}", member.fget, "property"
                     elif isinstance(member, (staticmethod, classmethod)):

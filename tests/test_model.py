@@ -79,7 +79,7 @@ def test_eigenstates_are_U_columns_and_eigenvectors(name):
 
 # ----------------------------------------------------------------------------- files
 def _numpy_rebuild(path):
-    """Rebuild (E, U) from the .npz with numpy/scipy only, following DESIGN.md §4 literally."""
+    """Rebuild (E, U) from the .npz with numpy/scipy only, following the file format of ``save_model`` literally."""
     f = np.load(path, allow_pickle=False)
     n = int(f["n_sites"])
     bits = ref.all_bits(n)

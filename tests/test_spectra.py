@@ -31,9 +31,10 @@ def numpy_ratio(E):
 def test_ratio_by_hand_and_degenerate_levels():
     E = np.array([4.0, 0.0, 10.0, 1.0, 3.0])  # sorted gaps 1, 2, 1, 6
     assert np.isclose(level_spacing_ratio(E, window=None), (0.5 + 0.5 + 1 / 6) / 3)
-    # Exactly degenerate levels: 0/0 counts as r = 0, and the gradient stays finite.
+    # Exactly degenerate levels: gaps 0, 0, 1, 2. The 0/0 ratio is excluded, the one with a single
+    # zero gap is 0, and the gradient stays finite.
     degenerate = jnp.array([0.0, 0.0, 0.0, 1.0, 3.0])
-    assert level_spacing_ratio(degenerate, window=None) == pytest.approx((0 + 0 + 0.5) / 3)
+    assert level_spacing_ratio(degenerate, window=None) == pytest.approx((0 + 0.5) / 2)
     assert np.all(np.isfinite(jax.grad(lambda E: level_spacing_ratio(E, window=None))(degenerate)))
 
 

@@ -285,7 +285,7 @@ def test_bad_input_errors():
         jm.fidelity_susceptibility(H, V, mu=0.1, sector=0)
     with pytest.raises(jm.JaxmblError, match="V changes S\\^z"):
         jm.fidelity_susceptibility(H, jnp.asarray(V.dense()), mu=0.1, sector=0)
-    with pytest.raises(jm.JaxmblError, match="does not conserve total Z"):
+    with pytest.raises(ValueError, match="does not conserve total Z"):
         jm.fidelity_susceptibility(H + V, sz_v(n), mu=0.1, sector=0)
     with pytest.raises(jm.JaxmblError, match="sector= is for the ED route"):
         jm.fidelity_susceptibility(model, V, mu=0.1, sector=0)

@@ -1,4 +1,4 @@
-"""The transform checks shared by all public functions of the core (STYLE.md §14).
+"""The transform checks shared by all public functions of the core (ARCHITECTURE.md, "Tests, docs and benchmarks").
 
 One registry of cases; three parametrized tests run over it:
   * ``jax.jit(fn)(x) == fn(x)`` (jit equals eager);

@@ -40,14 +40,40 @@ def _levels(energies, name="energies"):
     return E
 
 
-@partial(jax.jit, static_argnames=("start", "count"))
-def _mean_ratio_core(E, *, start, count):
-    gaps = jnp.diff(jnp.sort(E, axis=-1)[..., start : start + count], axis=-1)
+def mean_gap_ratio(E):
+    """``<r~>`` of sorted spectra ``E`` ``(..., D)``, with the package's one convention for degeneracies.
+
+    This is the only implementation of the gap ratio in jaxmbl: :func:`level_spacing_ratio`, and
+    through it :func:`mean_ratio` and the sweep observable ``r_tilde``, call it.
+
+    Degenerate levels: a ratio whose two gaps are both zero is 0/0, undefined, and is *excluded*
+    from the mean; a ratio with exactly one zero gap is ``r~ = 0`` (the limit of min/max as one
+    gap closes). A spectrum with no defined ratio (fewer than 3 levels, or all levels equal) gives
+    NaN. Gradients stay finite at degeneracies (double ``where``).
+
+    Args:
+        E: levels ``(..., D)``, sorted ascending along the last axis (in units of the energy).
+
+    Returns:
+        ``(...)`` mean gap ratios in [0, 1].
+
+    Example:
+        >>> float(mean_gap_ratio(jnp.array([0.0, 1.0, 3.0])))   # gaps 1, 2: r = 1/2
+        0.5
+        >>> float(mean_gap_ratio(jnp.array([0.0, 0.0, 0.0, 1.0, 3.0])))   # (0,0) excluded: (0 + 1/2)/2
+        0.25
+    """
+    gaps = jnp.diff(E, axis=-1)
     lo = jnp.minimum(gaps[..., :-1], gaps[..., 1:])
     hi = jnp.maximum(gaps[..., :-1], gaps[..., 1:])
-    # Two exactly degenerate gaps (0/0) count as r = 0, the limit of min/max as one gap closes;
-    # the double where keeps the gradient finite there.
-    return jnp.mean(jnp.where(hi > 0, lo / jnp.where(hi > 0, hi, 1), 0), axis=-1)
+    ok = hi > 0
+    r = jnp.where(ok, lo / jnp.where(ok, hi, 1), 0)
+    return jnp.sum(r, axis=-1) / jnp.sum(ok, axis=-1)
+
+
+@partial(jax.jit, static_argnames=("start", "count"))
+def _mean_ratio_core(E, *, start, count):
+    return mean_gap_ratio(jnp.sort(E, axis=-1)[..., start : start + count])
 
 
 def level_spacing_ratio(energies, *, window=0.5):
@@ -61,7 +87,8 @@ def level_spacing_ratio(energies, *, window=0.5):
             default.
 
     Returns:
-        ``(...)`` mean ratios. Exactly degenerate consecutive levels give ``r~ = 0``.
+        ``(...)`` mean ratios. Degeneracies follow :func:`mean_gap_ratio`: a ratio of two zero
+        gaps is excluded, a ratio with one zero gap is 0 (NaN if no ratio is defined).
 
     Raises:
         ValueError: if ``energies`` is not a real array, or the window keeps fewer than 3 levels.

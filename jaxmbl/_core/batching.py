@@ -13,9 +13,12 @@ import numpy as np
 
 
 def realization_axes(tree):
-    """The ``vmap`` axes of a pytree's leaves over its realizations: 0 for every leaf, unless the
-    tree defines ``realization_axes()`` (operators with leaves shared by all realizations, such as
-    the perturbation V of a :class:`PerturbedModel`), which returns the axes as a pytree of 0/None."""
+    """The ``vmap`` axes of a pytree's leaves over its realizations.
+
+    0 for every leaf, unless the tree defines ``realization_axes()`` (operators with leaves shared
+    by all realizations, such as the perturbation V of a :class:`PerturbedModel`), which returns
+    the axes as a pytree of 0/None.
+    """
     own = getattr(tree, "realization_axes", None)
     return own() if callable(own) else jtu.tree_map(lambda _: 0, tree)
 

@@ -1,4 +1,4 @@
-"""Matrix-free time evolution ``psi(t) = exp(-iHt) psi0`` of any Hermitian H, with error control.
+r"""Matrix-free time evolution ``psi(t) = exp(-iHt) psi0`` of any Hermitian H, with error control.
 
 Only ``H psi`` is needed, so this runs at any N whose state fits in memory. Two propagators:
 
@@ -8,8 +8,8 @@ Only ``H psi`` is needed, so this runs at any N whose state fits in memory. Two 
   ``psi(tau) ~ ||psi|| V exp(-i T tau) e_1`` with T the tridiagonal Lanczos matrix. The error of a
   step is bounded by the defect integral (Hochbruck & Lubich, SIAM J. Numer. Anal. 34, 1911)
 
-  .. math:: \\|err(\\tau)\\| \\le \\|\\psi\\| \\beta_m \\int_0^{|\\tau|} |e_m^T e^{-iTs} e_1|\\, ds
-            \\le \\|\\psi\\| \\beta_m |\\tau| \\max_{s} |e_m^T e^{-iTs} e_1|,
+  .. math:: \|err(\tau)\| \le \|\psi\| \beta_m \int_0^{|\tau|} |e_m^T e^{-iTs} e_1|\, ds
+            \le \|\psi\| \beta_m |\tau| \max_{s} |e_m^T e^{-iTs} e_1|,
 
   evaluated a posteriori from T alone (the max over 4 nodes in ``(0, tau]``). Step sizes are
   adaptive: for each new basis the largest ``tau`` (on a grid of ratio ``2**-1/4`` below the
@@ -17,7 +17,7 @@ Only ``H psi`` is needed, so this runs at any N whose state fits in memory. Two 
   and ``T = max |t|``, so the estimates add up to at most ``error_tol`` at every output.
 * **Chebyshev**. With spectral bounds ``spec(H) in [c - a, c + a]``,
 
-  .. math:: e^{-iH\\tau} = e^{-ic\\tau} \\sum_k (2 - \\delta_{k0}) (-i)^k J_k(a\\tau) T_k((H - c)/a),
+  .. math:: e^{-iH\tau} = e^{-ic\tau} \sum_k (2 - \delta_{k0}) (-i)^k J_k(a\tau) T_k((H - c)/a),
 
   truncated after K terms; the a-priori bound ``2 ||psi|| sum_{k>=K} |J_k(a tau)| <= 2 ||psi||
   (a tau/2)^K / K! / (1 - a tau / (2K + 2))`` sets the step as above. For a :class:`PauliSum`
@@ -90,7 +90,7 @@ def _safe_div(v, s):
 
 # ---------------------------------------------------------------------------- Lanczos
 def _lanczos(matvec, v0, m: int):
-    """m Lanczos steps from the unit vector v0: ``V`` (m, D), ``alpha`` (m,), ``beta`` (m,).
+    """Run m Lanczos steps from the unit vector v0: ``V`` (m, D), ``alpha`` (m,), ``beta`` (m,).
 
     ``beta[j]`` couples ``v_j`` and ``v_{j+1}``; ``beta[m-1]`` enters the error estimate. After an
     (exact or round-off) breakdown the remaining vectors are zero, so T decouples exactly.

@@ -6,7 +6,7 @@ A Pauli string p = (p_0, .., p_{N-1}) with labels 0..3 = I, X, Y, Z acts on a ba
 
 with flip mask x (sites carrying X or Y) and phase mask z (sites carrying Y or Z), because
 Y = i X Z on one site; site r is bit N-1-r. ``apply`` is matrix-free: its fused kernel (one pass
-over the state per call, grouped by flip mask) lives in :mod:`jaxmbl._pauli_kernels`. Dense
+over the state per call, grouped by flip mask) lives in :mod:`jaxmbl._hamiltonians.pauli_kernels`. Dense
 matrices and total-S^z sector blocks are built from the same masks.
 
 Example:
@@ -80,8 +80,15 @@ def sector_basis(n_sites: int, sector) -> np.ndarray:
     Up is |0> (Z = +1), so n has N/2 - sector set bits. ``sector`` is in units of S^z: 0 is
     half filling; odd N needs half-integers.
 
+    Args:
+        n_sites: N >= 1.
+        sector: total ``S^z`` (spin-1/2 units), in ``-N/2, -N/2 + 1, ..., N/2``.
+
     Returns:
         read-only int64 array of shape (binom(N, N/2 - sector),).
+
+    Raises:
+        ValueError: for a bad N or a sector that is not a number or impossible for N.
 
     Example:
         >>> sector_basis(3, 0.5).tolist()   # one down spin
@@ -120,8 +127,11 @@ def _combine(labels, coef):
 
 
 def _label_sets(H, what):
-    """(labels (M, N), coef (R, M)) per distinct label set of a (batched) operator: one pair when all
-    realizations share their strings (the usual case), so eager checks vectorize over realizations."""
+    """(labels (M, N), coef (R, M)) per distinct label set of a (batched) operator.
+
+    One pair when all realizations share their strings (the usual case), so eager checks vectorize
+    over realizations.
+    """
     labels, coef = _concrete_numpy(H, what)
     if np.all(labels == labels[:1]):
         return [(labels[0], coef)]
@@ -154,7 +164,12 @@ def _is_scalar(a) -> bool:
 )
 @dataclasses.dataclass(frozen=True, eq=False)
 class PauliSum:
-    """H = sum_m c_m sigma^{p_m}, a pytree of Pauli labels and coefficients (DESIGN.md section 3).
+    """H = sum_m c_m sigma^{p_m}, a pytree of Pauli labels and coefficients.
+
+    The generic Hamiltonian of jaxmbl: named models (:func:`random_field_heisenberg`), local
+    perturbations V of ``H + gV`` (eq. 4.1) and any user operator are PauliSums. They are applied
+    matrix-free (bit flips and signs, one fused pass per flip mask), densified for small N, added
+    and scaled, and checked for Hermiticity and total-S^z conservation.
 
     Args:
         paulis: int array (M, N) of labels 0..3 = I, X, Y, Z; column r is site r.
@@ -198,6 +213,23 @@ class PauliSum:
 
         Coefficients may be traced (for gradients); they are real unless one is complex or
         ``dtype`` is complex.
+
+        Args:
+            n_sites: N >= 1.
+            terms: ``(ops, sites, coef)`` triples: a string over ``"IXYZ"``, as many distinct sites
+                (or one int site), and a scalar coefficient (energy units).
+            dtype: dtype of the coefficients (default float64, complex if a coefficient is).
+
+        Returns:
+            The :class:`PauliSum`, terms in the order given.
+
+        Raises:
+            ValueError: for a malformed term, unknown letters, sites out of range or repeated, or
+                non-finite coefficients.
+
+        Example:
+            >>> PauliSum.from_terms(3, [("ZZ", [0, 2], 0.5), ("X", 1, 1.0)]).to_list()
+            [('ZIZ', 0.5), ('IXI', 1.0)]
         """
         n_sites, terms = check_n_sites(n_sites), list(terms)
         labels, coefs = np.zeros((len(terms), n_sites), np.int8), []
@@ -221,7 +253,23 @@ class PauliSum:
 
     @classmethod
     def from_list(cls, terms, *, n_sites: int | None = None, dtype=None) -> PauliSum:
-        """Build from ``[(label, coef), ..]`` with full-length labels over "IXYZ" (character r = site r)."""
+        """Build from ``[(label, coef), ..]`` with full-length labels over "IXYZ" (character r = site r).
+
+        Args:
+            terms: ``(label, coef)`` pairs, every label of length N.
+            n_sites: N; default the length of the first label (required for an empty list).
+            dtype: dtype of the coefficients, as :meth:`from_terms`.
+
+        Returns:
+            The :class:`PauliSum`.
+
+        Raises:
+            ValueError: for labels of the wrong length, or as :meth:`from_terms`.
+
+        Example:
+            >>> PauliSum.from_list([("XX", 1.0), ("ZI", -0.5)]).n_terms
+            2
+        """
         terms = list(terms)
         if n_sites is None and not terms:
             raise ValueError("from_list needs at least one term, or n_sites for an empty sum")
@@ -233,6 +281,7 @@ class PauliSum:
     # ------------------------------------------------------------ algebra
     @property
     def n_terms(self) -> int:
+        """Number of terms M (strings are not combined: see :meth:`simplify`)."""
         return self.paulis.shape[-2]
 
     @property
@@ -276,7 +325,11 @@ class PauliSum:
         return (-self) + other
 
     def adjoint(self) -> PauliSum:
-        """H^dagger = sum_m conj(c_m) sigma^{p_m} (Pauli strings are Hermitian)."""
+        """H^dagger = sum_m conj(c_m) sigma^{p_m} (Pauli strings are Hermitian).
+
+        Returns:
+            The adjoint :class:`PauliSum` (same labels, conjugated coefficients).
+        """
         return dataclasses.replace(self, coef=jnp.conj(self.coef))
 
     @renamed_keywords(tol="cutoff")
@@ -303,13 +356,36 @@ class PauliSum:
         return _from_labels(labels[keep], jnp.asarray(summed[keep], self.coef.dtype), self.n_sites)
 
     def is_hermitian(self, atol: float = 1e-12) -> bool:
-        """True iff every combined coefficient is real to ``atol`` (for all realizations of a batch)."""
+        """True iff every combined coefficient is real to ``atol`` (for all realizations of a batch).
+
+        Equal strings are combined first, so ``iX - iX`` is Hermitian. Eager only.
+
+        Args:
+            atol: absolute tolerance on the imaginary parts (energy units).
+
+        Returns:
+            A Python bool.
+
+        Raises:
+            ValueError: under ``jit``/``vmap`` (traced values).
+        """
         return all(np.all(np.abs(_combine(p, c)[1].imag) <= atol) for p, c in _label_sets(self, "is_hermitian"))
 
     def conserves_total_z(self, atol: float = 1e-12) -> bool:
-        """True iff [H, sum_r Z_r] = 0 (for all realizations of a batch); eager only. Builds the
-        commutator with [Z, X] = 2iY, [Z, Y] = -2iX site by site; its combined coefficients must
-        vanish to ``atol`` (so XX + YY conserves, XX alone does not)."""
+        """True iff [H, sum_r Z_r] = 0 (for all realizations of a batch); eager only.
+
+        Builds the commutator with [Z, X] = 2iY, [Z, Y] = -2iX site by site; its combined
+        coefficients must vanish to ``atol`` (so XX + YY conserves, XX alone does not).
+
+        Args:
+            atol: absolute tolerance on the commutator's coefficients (energy units).
+
+        Returns:
+            A Python bool.
+
+        Raises:
+            ValueError: under ``jit``/``vmap`` (traced values).
+        """
         for p, c in _label_sets(self, "conserves_total_z"):
             t, r = np.nonzero((p == 1) | (p == 2))
             comm = p[t].copy()
@@ -330,6 +406,12 @@ class PauliSum:
         """``H psi`` for one operator and one flat state ``(2**N,)``; traceable, no checks.
 
         The single-state half of the operator protocol (see :meth:`apply` for the checked, batched form).
+
+        Args:
+            psi: one state ``(2**N,)``, real or complex.
+
+        Returns:
+            ``H psi``, shape ``(2**N,)`` (energy units of the coefficients).
         """
         return _apply_core(self._single("mv"), psi).reshape(psi.shape)
 
@@ -362,7 +444,22 @@ class PauliSum:
         return apply_batched(op, psi, dtype=dtype)
 
     def expectation(self, psi):
-        """<psi|H|psi> (complex) for psi of shape (2**N,) or (..., 2**N); states are not normalised."""
+        """<psi|H|psi> (complex) for psi of shape (2**N,) or (..., 2**N); states are not normalised.
+
+        Args:
+            psi: states ``(..., 2**N)`` (batching as :meth:`apply`).
+
+        Returns:
+            Complex ``(...)`` expectation values (energy units); real parts for a Hermitian H.
+
+        Raises:
+            JaxmblError: if the last axis of ``psi`` is not ``2**N``.
+
+        Example:
+            >>> H = PauliSum.from_list([("ZI", 1.0)])
+            >>> float(H.expectation(basis_state(2, 0b10)).real)
+            -1.0
+        """
         psi = jnp.asarray(psi)
         return jnp.sum(jnp.conj(psi) * self.apply(psi), axis=-1).astype(jnp.result_type(psi.dtype, 1j))
 
@@ -373,6 +470,21 @@ class PauliSum:
         in every string), complex otherwise. At most 2^14 rows. With ``sector``, H must conserve
         total Z: checked here when the values are concrete; under jit/vmap call
         ``conserves_total_z`` eagerly first.
+
+        Args:
+            sector: total ``S^z = sum_r Z_r / 2`` of the block, or ``None`` for the full space.
+
+        Returns:
+            ``(D, D)`` matrix, ``D = 2**N`` or the sector dimension (energy units).
+
+        Raises:
+            ValueError: for a batched operator, a sector H does not conserve or impossible for N,
+                or more than 2^14 rows.
+
+        Example:
+            >>> H = PauliSum.from_list([("XX", 1.0), ("YY", 1.0)])
+            >>> H.dense(sector=0).tolist()            # basis |01>, |10>
+            [[0.0, 2.0], [2.0, 0.0]]
         """
         H = self._single("dense")
         dim = 2**self.n_sites if sector is None else len(sector_basis(self.n_sites, sector))
@@ -387,16 +499,40 @@ class PauliSum:
         return _dense_core(H, None if sector is None else float(sector))
 
     def project(self, sector):
-        """The dense block of H in a total-S^z sector; the same as ``dense(sector=sector)``."""
+        """The dense block of H in a total-S^z sector; the same as ``dense(sector=sector)``.
+
+        Args:
+            sector: total ``S^z`` of the block.
+
+        Returns:
+            ``(D, D)`` matrix on ``sector_basis(N, sector)``.
+
+        Raises:
+            ValueError: as :meth:`dense`.
+        """
         return self.dense(sector=sector)
 
     def to_list(self) -> list:
-        """``[(label, coef)]`` with labels over "IXYZ" (character r = site r), in term order."""
+        """``[(label, coef)]`` with labels over "IXYZ" (character r = site r), in term order.
+
+        Returns:
+            A list of ``(str, Python number)`` pairs (one operator; eager only).
+
+        Raises:
+            ValueError: for a batched operator or under ``jit``/``vmap``.
+        """
         labels, coef = _concrete_numpy(self, "to_list", single=True)
         return [("".join(PAULI_LETTERS[p] for p in row), c.item()) for row, c in zip(labels, coef)]
 
     def to_scipy_sparse(self):
-        """CSR matrix (2^N, 2^N) in the jaxmbl basis (site 0 = most significant bit); needs scipy."""
+        """CSR matrix (2^N, 2^N) in the jaxmbl basis (site 0 = most significant bit); needs scipy.
+
+        Returns:
+            A ``scipy.sparse.csr_matrix`` of shape ``(2**N, 2**N)``.
+
+        Raises:
+            ValueError: for a batched operator or under ``jit``/``vmap``.
+        """
         import scipy.sparse
 
         _concrete_numpy(self, "to_scipy_sparse", single=True)

@@ -15,7 +15,7 @@ table over the sites its phase masks touch (for an extensive diagonal, tables ov
 of the bits), broadcast over that view, so XLA fuses all masks into one pass over the state.
 Operators with traced labels take one gather per term.
 
-This machinery is kept apart from :mod:`jaxmbl._operators` (the ``PauliSum`` data type, its
+This machinery is kept apart from :mod:`jaxmbl._hamiltonians.pauli` (the ``PauliSum`` data type, its
 algebra, builders and sectors) because it is one concept of its own, the fast H psi, and is
 tuned on its own (see ``benchmarks/bench_matvec.py``). Everything here is private; it takes a
 ``PauliSum`` duck-typed (``paulis``, ``coef``, ``n_sites``, ``_structure``).
@@ -59,9 +59,12 @@ def _masks(labels, n_sites, xp):
 
 
 class _Structure:
-    """The term structure (labels) of a PauliSum, static pytree metadata so that jit/vmap'ed
-    kernels group terms by flip mask at trace time. Kernels compare it with the traced ``paulis``
-    and return NaN on a mismatch, so a stale structure never gives a silently wrong result."""
+    """The term structure (labels) of a PauliSum, static pytree metadata.
+
+    With it, jit/vmap'ed kernels group terms by flip mask at trace time. Kernels compare it with
+    the traced ``paulis`` and return NaN on a mismatch, so a stale structure never gives a silently
+    wrong result.
+    """
 
     def __init__(self, labels: np.ndarray):
         self.labels = labels
@@ -125,9 +128,12 @@ def _flips(psi, m, x, z, w):
 
 
 def _view(flip: int, union: int, n_sites: int):
-    """psi's view for one flip mask: (shape, flipped axes, union axes), one axis per maximal run
-    of sites with equal bits in both ``flip`` and ``union``. XOR with the flip mask reverses the
-    flipped axes (reversing a run of k bits is XOR with 2^k - 1): a strided copy, not a gather."""
+    """The view of psi for one flip mask: (shape, flipped axes, union axes).
+
+    One axis per maximal run of sites with equal bits in both ``flip`` and ``union``. XOR with the
+    flip mask reverses the flipped axes (reversing a run of k bits is XOR with 2^k - 1): a strided
+    copy, not a gather.
+    """
     shape, flipped, on = [], [], []
     for r in range(n_sites):
         bits = flip >> (n_sites - 1 - r) & 1, union >> (n_sites - 1 - r) & 1
@@ -211,9 +217,11 @@ def _weights(H):
 
 @jax.jit
 def _apply_core(H, psi):
-    """H psi with shape batch + (2^(N-k), 2^k), k = min(N, _MINOR_SITES); ``apply`` flattens it outside
-    this jit. XLA:CPU vectorizes a fused loop along a minor axis of its output: with the flat
-    (2^N,) output the pass over the state runs about 1.3x slower, more than the cost of the copy."""
+    """H psi with shape batch + (2^(N-k), 2^k), k = min(N, _MINOR_SITES); ``apply`` flattens it outside.
+
+    XLA:CPU vectorizes a fused loop along a minor axis of its output: with the flat (2^N,) output
+    the pass over the state runs about 1.3x slower, more than the cost of the copy.
+    """
     n = H.n_sites
     x, z, w, ok, s = _weights(H)
     batch = psi.shape[:-1]

@@ -38,18 +38,25 @@ class _MatrixFree:
 
     @property
     def n_sites(self) -> int:
+        """Number of sites N."""
         return self.model.n_sites
 
     @property
     def batch_shape(self) -> tuple:
+        """The model's realization axes (``()`` for one realization)."""
         return self.model.batch_shape
 
     @property
     def dtype(self):
+        """Real dtype of the model (states are the matching complex dtype)."""
         return self.model.dtype
 
     def realization_axes(self):
-        """``vmap`` axes of the leaves over the realizations: 0 for the model, ``None`` for shared V, g."""
+        """``vmap`` axes of the leaves over the realizations: 0 for the model, ``None`` for shared V, g.
+
+        Returns:
+            A copy of the operator whose leaves are replaced by their ``in_axes`` (0 or ``None``).
+        """
         batch = self.batch_shape
 
         def axes(tree, batched):
@@ -87,7 +94,14 @@ class _MatrixFree:
         return apply_batched(self, psi)
 
     def dense(self):
-        """Dense matrix, ``batch_shape + (2**N, 2**N)`` (N <= 12)."""
+        """Dense matrix, ``batch_shape + (2**N, 2**N)`` (N <= 12).
+
+        Returns:
+            Complex ``batch_shape + (2**N, 2**N)`` matrix (energy units of J0).
+
+        Raises:
+            ValueError: for N > 12.
+        """
         if self.n_sites > DENSE_MAX_SITES:
             raise ValueError(f"dense() is for N <= {DENSE_MAX_SITES}, got n_sites={self.n_sites}; use apply()")
         eye = jnp.eye(2**self.n_sites, dtype=complex_dtype(self.model.dtype))
@@ -119,16 +133,52 @@ class PerturbedModel(_MatrixFree):
     g: jax.Array
 
     def mv(self, psi):
-        """``H' psi = U (E * (U^dagger psi)) + g V psi`` for one realization and one flat state; no checks."""
+        """``H' psi = U (E * (U^dagger psi)) + g V psi`` for one realization and one flat state; no checks.
+
+        Args:
+            psi: one complex state ``(2**N,)``.
+
+        Returns:
+            ``H' psi``, shape ``(2**N,)`` (energy units of J0).
+        """
         return self.model.mv(psi) + self.g * self.V.mv(psi)
 
     def is_hermitian(self) -> bool:
-        """True iff V is Hermitian (eager) and g is real; :func:`perturbed_model` checks both."""
+        """True iff V is Hermitian (eager) and g is real; :func:`perturbed_model` checks both.
+
+        Returns:
+            A Python bool.
+        """
         return bool(not jnp.iscomplexobj(self.g) and self.V.is_hermitian())
 
 
 def perturbed_model(model: SwingleModel, V: PauliSum, g) -> PerturbedModel:
-    """Validated :class:`PerturbedModel` ``U H0 U^dagger + g V`` (V must be Hermitian, g real)."""
+    """Validated :class:`PerturbedModel` ``H' = U H0 U^dagger + g V`` (eq. 4.1; V Hermitian, g real).
+
+    Its eigen-data come from :func:`eigh` and its dynamics from :func:`evolve` (Krylov), since
+    ``H'`` is no longer of the form ``U H0 U^dagger``.
+
+    Args:
+        model: a :class:`SwingleModel`, single or batched.
+        V: a Hermitian :class:`PauliSum` on the same sites, shared by all realizations or batched alike.
+        g: the real coupling (a scalar; may be traced for ``jax.grad``).
+
+    Returns:
+        The :class:`PerturbedModel`.
+
+    Raises:
+        ValueError: if ``model`` or ``V`` has the wrong type, their site counts differ, g is not a
+            real scalar, or V is not Hermitian.
+
+    Example:
+        >>> import jax.random as jr
+        >>> model = sample_model(jr.key(0), 4)
+        >>> V = PauliSum.from_terms(4, [("X", [r], 1.0) for r in range(4)])
+        >>> E0 = jnp.sort(energies(model))
+        >>> E = eigvalsh(perturbed_model(model, V, 0.0))        # g = 0: the spectrum of H0
+        >>> bool(jnp.allclose(E, E0))
+        True
+    """
     _check_pair(model, V)
     g = jnp.asarray(g)
     if g.ndim != 0 or jnp.iscomplexobj(g):
@@ -143,22 +193,66 @@ class LbitFrameOperator(_MatrixFree):
     """``V0 = U^dagger V U`` (paper eq. 4.2): the perturbation seen by the l-bits, matrix-free.
 
     ``H'_0 = H0 + g V0`` has the same spectrum as ``H'``; V0 is local up to the range of U.
+
+    Attributes:
+        model: the :class:`SwingleModel` (single or batched).
+        V: the :class:`PauliSum` perturbation in the physical frame.
+
+    Example:
+        >>> import jax.random as jr
+        >>> model = sample_model(jr.key(0), 4)
+        >>> V0 = lbit_frame(model, PauliSum.from_terms(4, [("Z", [1], 1.0)]))
+        >>> V0.dense().shape, V0.is_hermitian()
+        ((16, 16), True)
     """
 
     model: SwingleModel
     V: PauliSum
 
     def mv(self, psi):
-        """``V0 psi = U^dagger V U psi`` for one realization and one flat state; traceable, no checks."""
+        """``V0 psi = U^dagger V U psi`` for one realization and one flat state; traceable, no checks.
+
+        Args:
+            psi: one complex state ``(2**N,)``.
+
+        Returns:
+            ``V0 psi``, shape ``(2**N,)``.
+        """
         U = self.model.U
         return U.rmv(self.V.mv(U.mv(psi)))
 
     def is_hermitian(self) -> bool:
-        """True iff V is Hermitian (eager): then so is ``U^dagger V U``."""
+        """True iff V is Hermitian (eager): then so is ``U^dagger V U``.
+
+        Returns:
+            A Python bool.
+        """
         return bool(self.V.is_hermitian())
 
 
 def lbit_frame(model: SwingleModel, V: PauliSum) -> LbitFrameOperator:
-    """``V0 = U^dagger V U`` as an operator with ``apply`` and ``dense`` (eq. 4.2)."""
+    """``V0 = U^dagger V U`` as an operator with ``apply`` and ``dense`` (eq. 4.2).
+
+    ``H' = U (H0 + g V0) U^dagger``: in the l-bit frame the perturbed model is ``H0 + g V0``,
+    with V0 quasi-local (exactly local up to the light cone of a circuit U).
+
+    Args:
+        model: a :class:`SwingleModel`, single or batched.
+        V: a :class:`PauliSum` on the same sites.
+
+    Returns:
+        The :class:`LbitFrameOperator`.
+
+    Raises:
+        ValueError: if ``model`` or ``V`` has the wrong type or their site counts differ.
+
+    Example:
+        >>> import jax.random as jr
+        >>> model = sample_model(jr.key(0), 4, depth=1)
+        >>> V0 = lbit_frame(model, PauliSum.from_terms(4, [("Z", [0], 1.0)]))
+        >>> D = V0.dense()
+        >>> bool(jnp.allclose(jnp.trace(D), 0.0))         # traceless, as Z_0 (conjugation keeps the trace)
+        True
+    """
     _check_pair(model, V)
     return LbitFrameOperator(model=model, V=V)

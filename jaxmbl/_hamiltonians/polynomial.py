@@ -381,12 +381,15 @@ def regularized_resolvent_apply(
         raise JaxmblError(f"E of shape {jnp.shape(E)} does not broadcast to the vector axes {out_axes}") from err
     E_flat = E_out.reshape(op.batch + (-1,)) if op.batch else E_out.reshape(-1)
     mu_r = jnp.asarray(mu, bb.dtype)
-    if degree is None:
-        if is_traced((op.params, bb, E_flat, mu_r)):
-            raise JaxmblError("degree must be given when H, E, mu or bounds are traced (inside jit/vmap)")
-        b_np, e_np = np.asarray(bb).reshape(-1, 2), np.asarray(E_flat).reshape(len(np.asarray(bb).reshape(-1, 2)), -1)
-        ks = [_bernstein((lo + hi) / 2, (hi - lo) / 2, e, float(mu), tol, None, np)[0] for (lo, hi), e in zip(b_np, e_np)]
-        degree = int(max(np.max(k) for k in ks))
+    traced = is_traced((op.params, bb, E_flat, mu_r))
+    if degree is None and traced:
+        raise JaxmblError("degree must be given when H, E, mu or bounds are traced (inside jit/vmap)")
+    if not traced:
+        b_np = np.asarray(bb).reshape(-1, 2)
+        e_np = np.asarray(E_flat).reshape(len(b_np), -1)
+        if degree is None:
+            ks = [_bernstein((lo + hi) / 2, (hi - lo) / 2, e, float(mu), tol, None, np)[0] for (lo, hi), e in zip(b_np, e_np)]
+            degree = int(max(np.max(k) for k in ks))
         if degree > max_degree:
             a = float(np.max(b_np[:, 1] - b_np[:, 0])) / 2
             raise JaxmblError(
@@ -396,9 +399,10 @@ def regularized_resolvent_apply(
             )
         coefs = np.stack([_resolvent_coefficients(b, e, float(mu), degree, np) for b, e in zip(b_np, e_np)])
         coefs = coefs.reshape(op.batch + coefs.shape[1:]) if op.batch else coefs[0]
-        values, per = _apply_series(op, v, (bb, jnp.asarray(coefs)), _stored_rows, degree)
+        values, per = _apply_series(op, v, (bb, jnp.asarray(coefs)), _stored, degree)
     else:
-        values, per = _apply_series(op, v, (bb, E_flat, jnp.broadcast_to(mu_r, op.batch)), _TracedResolvent(degree), degree)
+        extra = (bb, E_flat, jnp.broadcast_to(mu_r, op.batch))
+        values, per = _apply_series(op, v, extra, _TracedResolvent(degree), degree)
     center, radius = (bb[..., 1] + bb[..., 0]) / 2, (bb[..., 1] - bb[..., 0]) / 2
     xp = jnp if is_traced((bb, E_flat, mu_r)) else np
     cast = (lambda x: x) if xp is jnp else np.asarray
@@ -406,8 +410,3 @@ def regularized_resolvent_apply(
     norms = jnp.linalg.norm(v, axis=-1)
     error = jnp.asarray(bound).reshape(out_axes) * (norms if norms.shape == out_axes else jnp.broadcast_to(norms, out_axes))
     return ChebyshevApply(values, error, degree, bb)
-
-
-def _stored_rows(extra, n):
-    bounds, coefs = extra
-    return bounds, jnp.broadcast_to(coefs, (n, coefs.shape[-1]))

@@ -154,16 +154,40 @@ class Family:
     name: str = "custom"
 
     def H(self, s):
+        """The Hamiltonian at ``s``, as the builder returns it.
+
+        Args:
+            s: the real scalar parameter (may be traced).
+
+        Returns:
+            ``H(s)``: a dense array, :class:`PauliSum`, :class:`SwingleModel` or :class:`PerturbedModel`.
+
+        Raises:
+            JaxmblError: if ``s`` is not a real scalar.
+        """
         return self.builder(self.params, _as_s(s))
 
     @property
     def n_sites(self) -> int:
+        """Number of sites N of ``H(s)`` (from its shape at ``s = 0``; nothing is computed)."""
         out = jax.eval_shape(self.H, 0.0)
         if isinstance(out, jax.ShapeDtypeStruct):
             return int(out.shape[-1]).bit_length() - 1
         return int(out.n_sites)
 
     def dH(self, s):
+        """``dH/ds`` at ``s`` as an operator, by ``jax.jvp`` of the builder.
+
+        Args:
+            s: the real scalar parameter.
+
+        Returns:
+            A :class:`PauliSum` (the derivative of the coefficients) when ``H(s)`` is one, a dense
+            operator for a dense ``H(s)``, else a matrix-free operator with ``mv`` and ``dense``.
+
+        Raises:
+            JaxmblError: if ``s`` is not a real scalar.
+        """
         s = _as_s(s)
         # Tangents of integer leaves (Pauli labels) are float0, which a PauliSum refuses: only the
         # array-valued parts are pushed through jvp.
@@ -176,9 +200,27 @@ class Family:
         return FamilyDerivative(self, s)
 
     def mv(self, s, psi):
+        """``H(s) psi`` for one realization and one flat state; traceable.
+
+        Args:
+            s: the real scalar parameter.
+            psi: one state ``(2**N,)``.
+
+        Returns:
+            ``H(s) psi``, shape ``(2**N,)``.
+        """
         return operator_mv(self.H(s), psi)
 
     def dmv(self, s, psi):
+        """``dH/ds psi`` for one realization and one flat state, by ``jax.jvp``; traceable.
+
+        Args:
+            s: the real scalar parameter.
+            psi: one state ``(2**N,)``.
+
+        Returns:
+            ``(dH/ds) psi``, shape ``(2**N,)``.
+        """
         return FamilyDerivative(self, _as_s(s)).mv(psi)
 
 
@@ -194,6 +236,14 @@ def family(builder: Callable, params=None, *, name: str = "custom") -> Family:
 
     Pass the differentiable inputs through ``params`` (not a closure) so that ``jax.grad`` and
     ``jax.vmap`` over them work and jit caches are reused.
+
+    Args:
+        builder: ``(params, s) -> H(s)``, jax-traceable in both arguments.
+        params: pytree of parameters (differentiable leaves); ``None`` if there are none.
+        name: a label for reports.
+
+    Returns:
+        The :class:`Family`.
 
     Raises:
         TypeError: ``builder`` is not callable, or ``H(0)`` is not a dense array, PauliSum,

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxmbl._core.errors import JaxmblError
-from jaxmbl._stability.adiabatic import _f_hat, _gauss_legendre
+from jaxmbl._stability.adiabatic import _gauss_legendre, _inner_nodes
 
 C16 = math.factorial(16) ** 4 / (33 * math.factorial(32) ** 3)  # 16-point Gauss-Legendre remainder constant
 TRUNCATION_SHARE = 0.4
@@ -48,14 +48,21 @@ _TAIL_END = 1200.0  # |f| < 1e-15 (round-off) beyond; the tail table integrates 
 _T_GRID = np.arange(20.0, 501.0, 10.0)
 
 
+def _f_np(tau):
+    """``f(tau)`` on the host from the filter's own quadrature nodes, in chunks (no big temporaries)."""
+    x, w = _inner_nodes()
+    return np.concatenate([0.5 - np.sin(np.outer(t, x)) @ (w / x) for t in np.array_split(tau, max(1, tau.size // 512))])
+
+
 @functools.lru_cache(maxsize=1)
 def _tail_table():
-    """``int_t^{1200} |f(tau)| dtau`` for t on ``_T_GRID`` (numpy float64, unit panels)."""
-    n_panels = int(_TAIL_END)
-    tau, w = _gauss_legendre(0.0, _TAIL_END, n_panels)
-    per_panel = (w * np.abs(_f_hat(tau, np))).reshape(n_panels, -1).sum(axis=1)
-    from_t = np.cumsum(per_panel[::-1])[::-1]  # from_t[i] = int_i^end |f|
-    return from_t[_T_GRID.astype(int)]
+    """``int_t^{1200} |f(tau)| dtau`` for t on ``_T_GRID`` (numpy float64, 16-point panels of width 2)."""
+    start, width = _T_GRID[0], 2.0
+    n_panels = int((_TAIL_END - start) / width)
+    tau, w = _gauss_legendre(start, _TAIL_END, n_panels)
+    per_panel = (w * np.abs(_f_np(tau))).reshape(n_panels, -1).sum(axis=1)
+    from_t = np.cumsum(per_panel[::-1])[::-1]  # from_t[i] = int_{start + i width}^end |f|
+    return from_t[((_T_GRID - start) / width).astype(int)]
 
 
 def filter_tail(t_max: float) -> float:
@@ -84,15 +91,24 @@ def plan(tol: float, x_max: float) -> Plan:
         )
     t_max = float(_T_GRID[ok[0]])
     theta = (QUADRATURE_SHARE * tol / (t_max * C16)) ** (1 / 32)
-    n_panels = max(1, math.ceil(t_max * (x_max + 1) / theta))
-    return Plan(t_max, n_panels, float(x_max))
+    n_panels = _round_up(max(1, math.ceil(t_max * (x_max + 1) / theta)))
+    # The x this panel count serves at the same bound: nearby frequency bounds share one plan (one compile).
+    return Plan(t_max, n_panels, n_panels * theta / t_max - 1)
+
+
+def _round_up(n: int) -> int:
+    """``n`` rounded up to three significant bits (8, 9, .., 15 times a power of 2): at most 12.5 % more."""
+    if n <= 16:
+        return n
+    shift = n.bit_length() - 4
+    return -(-n >> shift) << shift
 
 
 @functools.lru_cache(maxsize=16)
 def node_table(t_max: float, n_panels: int):
     """Nodes ``tau_k`` (``(n_panels, 16)``, ascending) and weights ``c_k = w_k f(tau_k)`` on ``[0, t_max]``."""
     tau, w = _gauss_legendre(0.0, t_max, n_panels)
-    return tau.reshape(n_panels, -1), (w * _f_hat(tau, np)).reshape(n_panels, -1)
+    return tau.reshape(n_panels, -1), (w * _f_np(tau)).reshape(n_panels, -1)
 
 
 def truncation_bound(t_max: float) -> float:

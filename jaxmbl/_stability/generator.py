@@ -165,6 +165,9 @@ def _apply_core(cfg: _Config, fam, s, states, gap, tables):
     return J_psi, info
 
 
+_frequency_bound = jax.jit(frequency_bound, static_argnums=0)
+
+
 def _configure(route: str, p: Plan, n_sites: int, tol: float, gap: float) -> _Config:
     if route in EXACT_ROUTES:
         block = max(1, min(16, _BLOCK_AMPLITUDES >> n_sites))
@@ -271,7 +274,7 @@ def apply_generator(family, s, psi, *, gap, tol: float = 1e-8, omega_max=None, m
     if omega_max is None:
         if traced:
             raise JaxmblError("omega_max is required under jit/vmap/grad (H(s) is traced); pass a frequency bound")
-        omega_max = max(float(frequency_bound(route, fam, s)), 1e-12 * gap)  # W = 0: a single level
+        omega_max = max(float(_frequency_bound(route, fam, s)), 1e-12 * gap)  # W = 0: a single level
     omega_max = _check_positive("omega_max", omega_max)
     cfg = _configure(route, plan(tol, omega_max / gap), n_sites, tol, gap)
     states = psi.astype(cdt).reshape(-1, 2**n_sites)

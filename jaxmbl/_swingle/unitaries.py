@@ -25,7 +25,20 @@ from jaxmbl._core.operators import apply_batched
 
 
 class LocalUnitary:
-    """Common interface of :class:`Circuit` and :class:`GeneratorUnitary` (both pytrees)."""
+    """Common interface of :class:`Circuit` and :class:`GeneratorUnitary` (both pytrees): the unitary U of eq. 2.2.
+
+    A subclass implements the single-state ``mv``/``rmv`` (through ``_kernel``) and ``batch_shape``;
+    ``apply``, ``apply_adjoint`` and ``dense`` follow from them by the operator protocol.
+
+    Attributes:
+        n_sites: static number of sites N.
+
+    Example:
+        >>> import jax.random as jr
+        >>> U = random_generator(jr.key(0), Lattice((3,)))
+        >>> isinstance(U, LocalUnitary), U.dense().shape
+        (True, (8, 8))
+    """
 
     n_sites: int
 
@@ -37,15 +50,29 @@ class LocalUnitary:
 
         This is the single-state half of the operator protocol: solvers and kernels call it under
         ``jit``/``vmap``; batching over states or realizations is ``jax.vmap`` of it.
+
+        Args:
+            psi: one complex state ``(2**N,)``.
+
+        Returns:
+            ``U psi``, shape ``(2**N,)``.
         """
         return self._kernel(psi, False)
 
     def rmv(self, psi):
-        """``U^dagger psi`` for one realization and one flat state ``(2**N,)`` (see :meth:`mv`)."""
+        """``U^dagger psi`` for one realization and one flat state ``(2**N,)`` (see :meth:`mv`).
+
+        Args:
+            psi: one complex state ``(2**N,)``.
+
+        Returns:
+            ``U^dagger psi``, shape ``(2**N,)``.
+        """
         return self._kernel(psi, True)
 
     @property
     def batch_shape(self) -> tuple:
+        """Leading realization axes of the leaves (``()`` for one realization)."""
         raise NotImplementedError
 
     def apply(self, psi):
@@ -72,11 +99,28 @@ class LocalUnitary:
         return apply_batched(self, psi)
 
     def apply_adjoint(self, psi):
-        """``U^dagger psi`` for states ``(..., 2**N)``; shapes and batching as :meth:`apply`."""
+        """``U^dagger psi`` for states ``(..., 2**N)``; shapes and batching as :meth:`apply`.
+
+        Args:
+            psi: states ``(..., 2**N)``, shared or per realization (as :meth:`apply`).
+
+        Returns:
+            ``U^dagger psi``, shaped as for :meth:`apply`.
+
+        Raises:
+            JaxmblError: if the last axis of ``psi`` is not ``2**N``.
+        """
         return apply_batched(self, psi, adjoint=True)
 
     def dense(self):
-        """The 2**N x 2**N matrix of U (N <= 12 only), columns ``U|n>``."""
+        """The 2**N x 2**N matrix of U (N <= 12 only), columns ``U|n>``; one realization.
+
+        Returns:
+            Complex ``(2**N, 2**N)`` unitary matrix.
+
+        Raises:
+            ValueError: for N > 12.
+        """
         if self.n_sites > DENSE_MAX_SITES:
             raise ValueError(
                 f"dense() is for N <= {DENSE_MAX_SITES}; n_sites={self.n_sites} would need "
@@ -136,14 +180,17 @@ class Circuit(LocalUnitary):
 
     @property
     def batch_shape(self):
+        """Leading realization axes of ``gates`` (``()`` for one realization)."""
         return tuple(self.gates.shape[:-3])
 
     @property
     def dtype(self):
+        """Complex dtype of the gates."""
         return self.gates.dtype
 
     @property
     def depth_sites(self):
+        """Number of gates G."""
         return len(self.sites)
 
     def _kernel(self, psi, adjoint):
@@ -324,8 +371,12 @@ class GeneratorUnitary(LocalUnitary):
     Attributes:
         coef2: real ``(..., P, 4, 4)`` Pauli coefficients on the static ``pairs``.
         coef1: real ``(..., S, 4)`` Pauli coefficients on the static ``singles``.
-        pairs, singles: static supports; n_sites: N; n_terms, series_tol: static series length and
-            its target truncation error per unit norm (``tol`` is a deprecated alias of the latter).
+        pairs: static tuple of the P site pairs of the two-site terms.
+        singles: static tuple of the S one-site supports ``(r,)``.
+        n_sites: static N.
+        n_terms: static length of the Chebyshev series.
+        series_tol: static target truncation error of the series per unit norm (``tol`` is a
+            deprecated alias).
 
     Example:
         >>> import jax.random as jr
@@ -350,30 +401,53 @@ class GeneratorUnitary(LocalUnitary):
 
     @property
     def batch_shape(self):
+        """Leading realization axes of the coefficients (``()`` for one realization)."""
         return tuple(self.coef2.shape[:-3])
 
     @property
     def dtype(self):
+        """Real dtype of the coefficients (states are the matching complex dtype)."""
         return self.coef2.dtype
 
     def local_terms(self):
-        """The two-site (P, 4, 4) and one-site (S, 2, 2) Hermitian matrices whose sum is K."""
+        """The two-site and one-site Hermitian matrices whose sum is K.
+
+        Returns:
+            ``(h2, h1)``: complex ``(P, 4, 4)`` on ``pairs`` and ``(S, 2, 2)`` on ``singles``
+            (one realization; leading batch axes otherwise).
+        """
         cdt = complex_dtype(self.dtype)
         h2 = jnp.einsum("pab,abij->pij", self.coef2.astype(cdt), pauli_pair_matrices(cdt))
         h1 = jnp.einsum("sa,aij->sij", self.coef1.astype(cdt), jnp.asarray(PAULI, cdt))
         return h2, h1
 
     def norm_bound(self):
-        """``sum_p ||h_p|| + sum_s ||h_s|| >= ||K||`` (triangle inequality, exact local norms)."""
+        """``sum_p ||h_p|| + sum_s ||h_s|| >= ||K||`` (triangle inequality, exact local norms).
+
+        Returns:
+            A real scalar, the bound ``a`` on ``||K||`` that scales the Chebyshev series.
+        """
         h2, h1 = self.local_terms()
         return sum(jnp.sum(jnp.max(jnp.abs(jnp.linalg.eigvalsh(h)), axis=-1)) for h in (h2, h1) if h.shape[0])
 
     def error_bound(self):
-        """Bound on ``||U psi - exact||`` for unit psi from truncating the Chebyshev series."""
+        """Bound on ``||U psi - exact||`` for unit psi from truncating the Chebyshev series.
+
+        Returns:
+            A real scalar: the tail of the series of ``exp(-i a x)`` beyond ``n_terms`` terms,
+            ``a`` = :meth:`norm_bound`.
+        """
         return _tail(jnp.asarray(self.norm_bound(), self.dtype) + 0.0, self.n_terms)
 
     def apply_K(self, psi):
-        """``K psi`` for one flat state (the matrix-free generator)."""
+        """``K psi`` for one flat state (the matrix-free generator).
+
+        Args:
+            psi: one complex state ``(2**N,)``.
+
+        Returns:
+            ``K psi``, shape ``(2**N,)`` (units of the fictitious time of eq. 2.2).
+        """
         h2, h1 = self.local_terms()
         out = jnp.zeros_like(psi)
         for p, (i, j) in enumerate(self.pairs):
@@ -405,7 +479,15 @@ class GeneratorUnitary(LocalUnitary):
         return acc
 
     def to_paulis(self):
-        """K as Pauli strings: int labels ``(M, N)`` and real coefficients ``(M,)`` (DESIGN §4)."""
+        """K as Pauli strings, the ``k_paulis``/``k_coef`` arrays of a model file (:func:`save_model`).
+
+        Returns:
+            ``(labels, coef)``: int labels ``(M, N)`` (0..3 = I, X, Y, Z) and real coefficients
+            ``(M,)`` with ``K = sum_m coef[m] sigma^{labels[m]}``, numpy.
+
+        Raises:
+            ValueError: for a batch of realizations.
+        """
         if self.batch_shape:
             raise ValueError("to_paulis needs a single realization, not a batch")
         labels, coef = [], []

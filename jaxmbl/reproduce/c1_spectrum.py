@@ -1,4 +1,4 @@
-"""C1 — spectrum and level statistics (paper §II, eq. 2.3 and 2.5-2.8).
+r"""C1 — spectrum and level statistics (paper §II, eq. 2.3 and 2.5-2.8).
 
 Four checks, all on disorder realizations drawn with ``jm.sample_models`` and evaluated in one
 batched (vmapped) call of ``jm.energies``:
@@ -9,8 +9,8 @@ batched (vmapped) call of ``jm.energies``:
    uniform in ``[0, J0]``. Over all ``2**N`` states (``n_r`` = 0, 1 with probability 1/2) and
    the disorder, ``x = J n`` has ``<x> = J0/4`` and ``<x^2> = <J^2>/2 = J0^2/6``, so
 
-   .. math:: \\overline{\\langle E\\rangle} = N J_0/4, \\qquad
-             \\overline{\\langle (E - N J_0/4)^2\\rangle} = N\\,(J_0^2/6 - J_0^2/16) = 5 N J_0^2/48 .
+   .. math:: \overline{\langle E\rangle} = N J_0/4, \qquad
+             \overline{\langle (E - N J_0/4)^2\rangle} = N\,(J_0^2/6 - J_0^2/16) = 5 N J_0^2/48 .
 
    Eq. 2.7-2.8 write the same thing as a mixture over the number Ñ of occupied l-bits of
    Gaussians of mean ``Ñ J0/2``; the width of a sum of Ñ uniform couplings is ``Ñ J0^2/12``
@@ -19,7 +19,7 @@ batched (vmapped) call of ``jm.energies``:
 3. **Level spacing ~ 2^-N x bandwidth**: the local spacing at the band centre equals
    ``1/D(E)`` of the Gaussian DOS, ``sqrt(2 pi) sigma / 2**N``.
 4. **Poisson level statistics**: ``<r~> = 2 ln 2 - 1`` in the central half of the spectrum
-   (``jaxmbl._spectra.mean_ratio``), not the GOE value 0.5307.
+   (``jm.mean_ratio``), not the GOE value 0.5307.
 
 ``run(ctx, make_models=...)`` accepts a replacement for ``jm.sample_models`` (same signature),
 which the tests use for negative controls (a translation-invariant, disorder-free H0 must fail).

@@ -4,7 +4,7 @@ Every eigenstate is ``U|n>``, so its entanglement is made by U alone (H0 only la
 states). Four measurements, each over ALL ``2**N`` eigenstates of every realization:
 
 1. **Chains** (N = 8 ... 14 at size "small"): entropy of the edge block ``[0, l)`` of every
-   eigenstate (``jaxmbl._lightcone.eigenstate_entropies``: exact, from the light cone for a
+   eigenstate (``jm.eigenstate_entropies``: exact, from the light cone for a
    circuit, from state vectors otherwise); its mean and maximum over eigenstates saturate in l
    and do not grow with N (a volume law grows by ln 2 per site).
 2. **2D lattices** (3x3 and 3x4 at "small"): ``S(A)`` for rectangles and irregular regions;
@@ -16,7 +16,7 @@ states). Four measurements, each over ALL ``2**N`` eigenstates of every realizat
    by a constant times ``||k|| ln d``; we take ``c`` just above the capacity of sigma^x sigma^x,
    1.9123 ebits = 1.33 nats (Dür et al., PRL 87, 137901 (2001)), as a physically tight value.
 4. **Light cone, N = 100 ... 1000**: for a depth-D circuit the Schmidt spectrum of ``U|n>`` is
-   fixed by the ~2D bits in the backward light cone of each cut (``jaxmbl._lightcone``), which
+   fixed by the ~2D bits in the backward light cone of each cut (``jm.light_cone``), which
    gives the exact entanglement distribution over all ``2**1000`` eigenstates. It is checked
    eigenstate by eigenstate against state vectors for every block of the N = 10 chain.
 

@@ -2,7 +2,7 @@
 
 1. **Distant flips are exponentially suppressed.** For every eigenstate ``|E> = U|n>`` and a
    local kick ``O(r0) = X_{r0}``, the amplitude to land in ``|E'> = U X_r U^dagger |E>`` is
-   ``A(n, r) = |<n xor e_r| U^dagger X_{r0} U |n>|`` (``jaxmbl._locality.flip_amplitudes``),
+   ``A(n, r) = |<n xor e_r| U^dagger X_{r0} U |n>|`` (``jm.flip_amplitudes``),
    the same at all times because H only dephases l-bits. For ``U = exp(-iK)`` it decays
    exponentially in ``d = |r - r0|``; we fit ``<A>(d) ~ exp(-d / xi_A)``. For a depth-D
    circuit ``U^dagger X U`` is supported within D sites, so A is exactly zero for ``d > D``.

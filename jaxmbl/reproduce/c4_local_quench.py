@@ -1,4 +1,4 @@
-"""C4 — a local perturbation does not spread entanglement (paper §III.B, first paragraph).
+r"""C4 — a local perturbation does not spread entanglement (paper §III.B, first paragraph).
 
 Start from an eigenstate ``|E> = U|n>`` (n a random l-bit configuration per realization), kick the
 edge spin ``r0 = 0`` with the local unitary ``O = exp(-i pi/4 Y_0)`` (it turns ``Z_0`` into ``X_0``, so
@@ -6,7 +6,7 @@ the l-bit at r0 ends up in a superposition that H0 dephases), and evolve exactly
 For every cut d we follow the entropy of the far region ``A_d = {d, ..., N-1}``, at distance d
 from the kick:
 
-.. math:: \\Delta S(d) = \\max_{0 \\le t \\le 10^{12}} |S(A_d, t) - S(A_d, |E\\rangle)| .
+.. math:: \Delta S(d) = \max_{0 \le t \le 10^{12}} |S(A_d, t) - S(A_d, |E\rangle)| .
 
 In the l-bit frame the kicked state is ``U^dagger O U |n>``: a superposition of configurations
 that differ from n only near r0, up to the tails of the quasi-local ``U^dagger O U``. H0 attaches

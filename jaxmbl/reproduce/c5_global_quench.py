@@ -4,7 +4,7 @@ Quench: every spin of an open chain starts in the *physical* product state
 ``cos(theta/2)|0> + sin(theta/2)|1>`` with ``theta = pi/3`` (a state an experiment can prepare).
 In the l-bit frame ``chi0 = U^dagger psi0`` is weakly entangled (area law), and
 ``chi(t) = exp(-iH0 t) chi0`` only dephases. We follow, in one exact pass to ``t = 1e12``
-(``jaxmbl._quench.evolve_lbit_frame``), the entropy of the left half A of the chain
+(``jm.evolve_lbit_frame``), the entropy of the left half A of the chain
 (``|dA| = 1``) both for the physical state ``psi(t) = U chi(t)`` and for ``chi(t)``.
 
 * **Growth law (eq. 3.13, 3.20-3.21).** ``S(A, t) = s |dA| R_eff(t)``, ``R_eff = xi ln(J0 t)``. The
@@ -21,7 +21,7 @@ In the l-bit frame ``chi0 = U^dagger psi0`` is weakly entangled (area law), and
   the entropy of ``chi0`` with independent uniformly random phases on every basis state.
 * **Irreversibility.** Generic couplings dephase for good: after the transient the
   disorder-averaged entropy must not drop (no recurrences). A disorder-free H0
-  (``jaxmbl._controls.clean_models``) has the same phases at every site and shows large
+  (``jm.clean_models``) has the same phases at every site and shows large
   recurrences: this check fails for it.
 * **Two spins (eq. 3.9-3.12)** as its own panel: the code's ``rho_1(t)`` against eq. 3.12 evaluated
   with exactly reduced phases (60-digit decimal arithmetic), up to ``t = 1e12``.

@@ -2,7 +2,7 @@
 
 1. **Dressed l-bits.** ``tau^z_r = U Z_r U^dagger`` is exponentially localized around r: the Pauli
    weight ``w(d)`` of tau on strings reaching farther than d from r
-   (``jaxmbl._operator_spreading.dressed_operator_weights``) decays exponentially; we fit its
+   (``jm.dressed_operator_weights``) decays exponentially; we fit its
    decay length ``xi_tau``.
 2. **Lieb-Robinson light cone of K** (eq. 2.4): ``C(d, t) = ||[A(t), B]||`` for
    ``A(t) = e^{iKt} Z_0 e^{-iKt}``, ``B = Z_d``, in operator norm (dense, small N). The front

@@ -1,12 +1,12 @@
 """C7 — beyond the paper: the conserved-charge variant (§II, end), quenched from a density wave.
 
-K and H0 commute with the total charge ``Q = sum_r P_r`` (``jaxmbl._u1.sample_u1_models``: every
+K and H0 commute with the total charge ``Q = sum_r P_r`` (``jm.sample_u1_models``: every
 bond term of K is a random combination of ``XX + YY``, ``XY - YX``, ``ZI``, ``IZ``, ``ZZ``). The chain
 starts in the density wave with particles (``n_r = 1``) on the even sites, ``I(0) = 1``, and
 evolves exactly to ``t = 1e12``. For the left half A we follow
 
 * the **number entropy** ``S_N`` (charge fluctuations of A) and the **configurational entropy**
-  ``S_conf = S - S_N`` (``jaxmbl._observables``), and
+  ``S_conf = S - S_N`` (``jm.configurational_entropy``), and
 * the **imbalance** ``I(t) = (N_e - N_o)/(N_e + N_o)`` measured in cold-atom experiments.
 
 Expected MBL phenomenology of the l-bit model: particles move only within the dressing of U,
@@ -20,7 +20,7 @@ plateau); the late-time imbalance is finite (> ``MIN_IMBALANCE`` and > 5 standar
 charge stays in its sector. A charge-conserving but Haar-random dense U
 thermalizes: I -> 0 and nothing grows.
 
-``run(ctx, make_models=...)`` accepts a replacement for ``jaxmbl._u1.sample_u1_models``.
+``run(ctx, make_models=...)`` accepts a replacement for ``jm.sample_u1_models``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A sweep is a TOML config (or the same as a dict)::
 
-    [model]                     # a family (see jaxmbl._registry) and its fixed parameters
+    [model]                     # a family (see jaxmbl.sweep._registry) and its fixed parameters
     family = "swingle"
     L = 8                       # or shape = [4, 2]; pbc = false
     unitary = "circuit"
@@ -25,9 +25,9 @@ A sweep is a TOML config (or the same as a dict)::
     times = { logspace = [-1, 3, 20] }
 
 :func:`load_config` checks every key (the model family's parameters and the observables'
-arguments against :mod:`jaxmbl._registry`) and fills in the defaults. The normalized config is
+arguments against :mod:`jaxmbl.sweep._registry`) and fills in the defaults. The normalized config is
 what a run's manifest stores and hashes (:func:`config_hash`), so a resumed run can name the
-keys that changed. Kept apart from the runner (:mod:`jaxmbl._runs`) because the schema is a
+keys that changed. Kept apart from the runner (:mod:`jaxmbl.sweep._runner`) because the schema is a
 user-facing contract of its own, validated eagerly before any device work.
 
 Example:

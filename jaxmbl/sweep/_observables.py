@@ -1,12 +1,13 @@
-"""The built-in sweep observables (``r_tilde``, ``eigenstate_entropy``, ``quench_entropy``,
-``imbalance``, ``lbit_profile``), registered into :mod:`jaxmbl._registry` on import.
+"""The built-in sweep observables, registered into :mod:`jaxmbl.sweep._registry` on import.
+
+They are ``r_tilde``, ``eigenstate_entropy``, ``quench_entropy``, ``imbalance`` and ``lbit_profile``.
 
 Each is a function of ONE realization of a family (a :class:`jaxmbl.SwingleModel`, or a
-:class:`jaxmbl._registry.HeisenbergRealization`) with an eager ``prepare`` that validates the
+:class:`jaxmbl.sweep._registry.HeisenbergRealization`) with an eager ``prepare`` that validates the
 TOML parameters, plus optional ``coords`` and ``memory``. They are kept apart from the registry
 machinery so that the registry stays the small contract user observables also follow, and the
 physics of each built-in (gap ratios, eigenstate and quench entanglement, imbalance, l-bit
-profiles) reads in one place. Not to be confused with :mod:`jaxmbl._observables` (occupations
+profiles) reads in one place. Not to be confused with :mod:`jaxmbl._analysis.observables` (occupations
 and imbalance of states, public functions), which these do not use.
 
 Built-in observables (``[observables.LABEL]`` with ``observable = NAME`` and the parameters below):
@@ -27,8 +28,12 @@ Built-in observables (``[observables.LABEL]`` with ``observable = NAME`` and the
                     each lattice distance: shape (D,) over the distinct distances. Dense, N <= 10.
 ==================  ==========================================================================
 
+The gap ratio itself is :func:`jaxmbl.level_spacing_ratio` (one convention for degenerate
+levels, documented in :func:`jaxmbl._analysis.spectra.mean_gap_ratio`); ``r_tilde`` only picks
+the spectrum.
+
 Example:
-    >>> float(mean_gap_ratio(jnp.array([0.0, 1.0, 3.0])))   # gaps 1, 2: r = 1/2
+    >>> float(level_spacing_ratio(jnp.array([0.0, 1.0, 3.0]), window=None))   # gaps 1, 2: r = 1/2
     0.5
 """
 
@@ -39,9 +44,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxmbl._analysis.entanglement import entropy
+from jaxmbl._analysis.spectra import level_spacing_ratio
 from jaxmbl._core.conventions import basis_bits, complex_dtype
 from jaxmbl._core.kernels import HIGHEST
-from jaxmbl._hamiltonians.ed import central_window, eigh, eigvalsh
+from jaxmbl._hamiltonians.ed import eigh, eigvalsh
 from jaxmbl._hamiltonians.evolve import evolve
 from jaxmbl._hamiltonians.pauli import sector_basis
 from jaxmbl._swingle.model import eigenstates, energies
@@ -104,15 +110,6 @@ def _state_memory(point, vectors=8):
 
 
 # ---------------------------------------------------------------------------- spectra
-def mean_gap_ratio(E):
-    """<r~> of a sorted spectrum ``E`` (D,); pairs of zero gaps are skipped, none valid gives NaN."""
-    s = jnp.diff(E)
-    hi, lo = jnp.maximum(s[1:], s[:-1]), jnp.minimum(s[1:], s[:-1])
-    ok = hi > 0
-    r = jnp.where(ok, lo / jnp.where(ok, hi, 1.0), 0.0)
-    return jnp.sum(r) / jnp.sum(ok)
-
-
 def _prepare_window(point, window=None):
     if window is not None:
         window = real(0, strict=True)("window", window)
@@ -125,9 +122,7 @@ def _prepare_window(point, window=None):
     "r_tilde", families=["swingle"], prepare=_prepare_window, memory=lambda pt, window: _state_memory(pt, 4)
 )
 def _r_tilde_swingle(model, window):
-    E = jnp.sort(energies(model))
-    start, count = central_window(E.shape[0], window)
-    return mean_gap_ratio(E[start : start + count])
+    return level_spacing_ratio(energies(model), window=window)
 
 
 def _dense_memory(point, **_):
@@ -136,7 +131,7 @@ def _dense_memory(point, **_):
 
 @register_observable("r_tilde", families=["heisenberg"], prepare=_prepare_window, memory=_dense_memory)
 def _r_tilde_heisenberg(model, window):
-    return mean_gap_ratio(eigvalsh(model.H, model.sector, window=window))
+    return level_spacing_ratio(eigvalsh(model.H, model.sector, window=window), window=None)
 
 
 # ---------------------------------------------------------------------------- eigenstate entanglement

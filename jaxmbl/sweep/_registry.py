@@ -14,8 +14,8 @@ Families (parameters in the ``[model]`` and ``[grid]`` tables of a sweep config)
   ``sector`` (default 0, or 1/2 for odd N). The realization is a :class:`HeisenbergRealization`.
 
 Built-in observables (``r_tilde``, ``eigenstate_entropy``, ``quench_entropy``, ``imbalance``,
-``lbit_profile``; their parameters are listed in :mod:`jaxmbl._builtin_observables`) register
-themselves here when :mod:`jaxmbl._config` imports them. Register your own with
+``lbit_profile``; their parameters are listed in :mod:`jaxmbl.sweep._observables`) register
+themselves here when :mod:`jaxmbl.sweep._config` imports them. Register your own with
 :func:`register_observable`.
 """
 

@@ -1,7 +1,7 @@
 """Disorder-averaged sweeps: sharded over devices, resumable, reproducible to the bit.
 
-A sweep is a TOML config (schema and validation: :mod:`jaxmbl._config`): a model family, a grid of
-swept parameters, run settings, and named observables (:mod:`jaxmbl._registry`). This module
+A sweep is a TOML config (schema and validation: :mod:`jaxmbl.sweep._config`): a model family, a grid of
+swept parameters, run settings, and named observables (:mod:`jaxmbl.sweep._registry`). This module
 plans the grid points, guards memory, and evaluates and stores the realizations.
 
 **Reproducibility.** Realization i of grid point p uses the key
@@ -56,7 +56,7 @@ from jaxmbl._core.lattice import Lattice
 from jaxmbl._core.limits import available_memory_bytes
 from jaxmbl.sweep._config import _config_diff, config_hash, load_config
 from jaxmbl.sweep._registry import FAMILIES, Point, lookup
-from jaxmbl.sweep._results import FORMAT, _chunk_ok, _read_manifest, load_run, plot_run
+from jaxmbl.sweep._results import FORMAT, _chunk_ok, _read_manifest, load_run
 
 try:
     from jax import shard_map as _shard_map
@@ -427,22 +427,3 @@ def _run_point(compiled, mesh, unit, chunks, manifest, out, writer, bar):
             consume()
     while inflight:
         consume()
-
-
-# ============================================================================ command line
-def cli_sweep(args) -> int:
-    """``jaxmbl sweep CONFIG --out DIR [--quiet] [--plot] [--distributed]``."""
-    if args.distributed:
-        jax.distributed.initialize()
-    result = run_sweep(args.config, args.out, progress=not args.quiet)
-    if jax.process_index() == 0:
-        print(result.summary())
-        if args.plot:
-            print(f"plot: {plot_run(args.out)}")
-    return 0 if result.complete else 1
-
-
-def cli_plot(args) -> int:
-    """``jaxmbl plot RUN_DIR [--out FILE]``."""
-    print(plot_run(args.run_dir, args.out))
-    return 0
