@@ -15,6 +15,15 @@ from jaxmbl._analysis.entanglement import entropy as entropy
 from jaxmbl._analysis.entanglement import mutual_information as mutual_information
 from jaxmbl._analysis.entanglement import reduced_density_matrix as reduced_density_matrix
 
+# -- exact l-bit dephasing of product states, any chain length (exports) --
+from jaxmbl._analysis.dephasing import MAX_TRANSFER_ENTRIES as MAX_TRANSFER_ENTRIES
+from jaxmbl._analysis.dephasing import boundary_sites as boundary_sites
+from jaxmbl._analysis.dephasing import dephasing_entropy as dephasing_entropy
+from jaxmbl._analysis.dephasing import dephasing_rdm as dephasing_rdm
+from jaxmbl._analysis.dephasing_physical import MAX_PHYSICAL_SITES as MAX_PHYSICAL_SITES
+from jaxmbl._analysis.dephasing_physical import frame_entropy_bound as frame_entropy_bound
+from jaxmbl._analysis.dephasing_physical import physical_dephasing_entropy as physical_dephasing_entropy
+
 # -- eigenstates of long chains, energy transport, quenches, operator spreading, U(1) variant --
 from jaxmbl._analysis.lightcone import MAX_CONE_SITES as MAX_CONE_SITES
 from jaxmbl._analysis.lightcone import ConeComponent as ConeComponent
@@ -87,12 +96,21 @@ from jaxmbl._stability.adiabatic import filter_time as filter_time
 from jaxmbl._stability.adiabatic import quasi_adiabatic_generator as quasi_adiabatic_generator
 from jaxmbl._stability.adiabatic import stability_sensitivity as stability_sensitivity
 
+# -- J(s) applied to states, its quasi-locality, and the effective gap (paper section IV.B-D) --
+from jaxmbl._stability.effective_gap import generator_deviation as generator_deviation
+from jaxmbl._stability.effective_gap import near_resonant_fraction as near_resonant_fraction
+
 # -- families H(s) and the per-eigenstate fidelity susceptibility (paper section IV) --
 from jaxmbl._stability.families import Family as Family
 from jaxmbl._stability.families import conjugation_family as conjugation_family
 from jaxmbl._stability.families import family as family
 from jaxmbl._stability.families import lbit_coupling_family as lbit_coupling_family
 from jaxmbl._stability.families import perturbation_family as perturbation_family
+from jaxmbl._stability.generator import apply_generator as apply_generator
+from jaxmbl._stability.j_locality import commutator_weights as commutator_weights
+from jaxmbl._stability.j_locality import generator_locality as generator_locality
+from jaxmbl._stability.j_locality import pauli_site_weights as pauli_site_weights
+from jaxmbl._stability.j_locality import pauli_weight_outside as pauli_weight_outside
 from jaxmbl._stability.susceptibility import agp_norm as agp_norm
 from jaxmbl._stability.susceptibility import fidelity_susceptibility as fidelity_susceptibility
 from jaxmbl._stability.susceptibility import typical_susceptibility as typical_susceptibility

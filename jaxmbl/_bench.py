@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jaxmbl._core.errors import JaxmblError
+
 
 def default_bench_dir() -> Path:
     """``benchmarks/`` of the source checkout this jaxmbl was installed from."""
@@ -25,10 +27,10 @@ def run_suite(bench_dir=None, *, only=None, csv_path=None, extra_args=(), timeou
     """Run ``bench_*.py`` in ``bench_dir`` (optionally only names containing ``only``); return the rows."""
     folder = Path(bench_dir) if bench_dir else default_bench_dir()
     if not folder.is_dir():
-        raise ValueError(f"bench_dir: {str(folder)!r} is not a folder (run from a source checkout or pass --dir)")
+        raise JaxmblError(f"bench_dir: {str(folder)!r} is not a folder (run from a source checkout or pass --dir)")
     scripts = sorted(p for p in folder.glob("bench_*.py") if not only or any(o in p.stem for o in only.split(",")))
     if not scripts:
-        raise ValueError(f"only: no benchmark in {folder} matches {only!r}")
+        raise JaxmblError(f"only: no benchmark in {folder} matches {only!r}")
     rows = []
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     for script in scripts:

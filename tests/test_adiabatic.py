@@ -353,7 +353,7 @@ def test_generator_bad_inputs():
         quasi_adiabatic_generator(family_a, 0.3, gap=0.1, method="euler")
     with pytest.raises(ValueError, match="real scalar"):
         quasi_adiabatic_generator(family_a, jnp.ones(2), gap=0.1)
-    with pytest.raises(ValueError, match="H_fn"):
+    with pytest.raises(TypeError, match="H_fn"):
         quasi_adiabatic_generator(H_A, 0.3, gap=0.1)
     batch = jax.tree_util.tree_map(lambda x: jnp.stack([x, x]), family_k(1.0))
     with pytest.raises(ValueError, match="one realization"):

@@ -227,7 +227,7 @@ def test_bad_psi0_and_batch_size():
         jm.evolve(model, np.ones((3, 32), complex), [1.0])
     with pytest.raises(ValueError, match="time_batch"):
         jm.evolve(model, _psi0(6), [1.0], time_batch=0)
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(TypeError, match="model"):
         jm.evolve_exact("H", _psi0(6), [1.0])
 
 

@@ -6,8 +6,6 @@ zero gap is 0. The degenerate spectra come from l-bit Hamiltonians with dyadic c
 1/4), whose subset sums are exact in floating point, so the degeneracies are exact.
 """
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -33,15 +31,28 @@ def sweep_r_tilde(family, lattice, models, window=None):
     return jax.jit(jax.vmap(lambda m: entry.fn(m, **kw)))(models)
 
 
+def models_from(h0s):
+    """A batch of Swingle models with the given H0s (same terms) and U = 1 (the spectrum is H0's)."""
+    n_sites = h0s[0].n_sites
+    U = jm.circuit(np.eye(4)[None], [(0, 1)], n_sites)
+    U = jax.tree_util.tree_map(lambda g: jnp.broadcast_to(g, (len(h0s),) + g.shape), U)
+    h0 = jax.tree_util.tree_map(lambda *c: jnp.stack(c), *h0s)
+    return jm.SwingleModel(lattice=jm.Lattice((n_sites,)), h0=h0, U=U)
+
+
 def degenerate_models(n_sites, n):
     """Swingle models whose H0 = sum_r P_r + 1/2 sum_r P_r P_{r+1} + 1/4 P_0 P_2 (exactly degenerate)."""
     terms = {(r,): 1.0 for r in range(n_sites)}
     terms.update({(r, r + 1): 0.5 for r in range(n_sites - 1)})
     terms[(0, 2)] = 0.25
-    h0 = jm.lbit_hamiltonian(n_sites, terms)
-    models = jm.sample_models(jr.key(7), jm.Lattice((n_sites,)), n)
-    batched = jax.tree_util.tree_map(lambda c: jnp.broadcast_to(c, (n,) + c.shape), h0)
-    return dataclasses.replace(models, h0=batched)
+    return models_from([jm.lbit_hamiltonian(n_sites, {s: (1 + i) * J for s, J in terms.items()}) for i in range(n)])
+
+
+def random_models(n_sites, n, seed):
+    """Swingle models with random onsite, pair and triple couplings (a generic, non-degenerate spectrum)."""
+    rng = np.random.default_rng(seed)
+    sites = [(r,) for r in range(n_sites)] + [(r, r + 1) for r in range(n_sites - 1)] + [(0, 1, 2)]
+    return models_from([jm.lbit_hamiltonian(n_sites, dict(zip(sites, rng.normal(size=len(sites))))) for _ in range(n)])
 
 
 @pytest.mark.parametrize("window", [None, 0.5])
@@ -67,7 +78,7 @@ def test_degenerate_spectrum_all_three_agree(window):
 
 def test_random_spectra_all_three_agree():
     lattice = jm.Lattice((6,))
-    models = jm.sample_models(jr.key(3), lattice, 4, xi=1.2)
+    models = random_models(6, 4, seed=3)
     E = np.asarray(jm.energies(models))
     ref = np.array([numpy_mean_ratio(e) for e in E])
     np.testing.assert_allclose(jm.level_spacing_ratio(E, window=None), ref, atol=1e-12)

@@ -151,7 +151,7 @@ def test_bad_inputs():
     lat = jm.Lattice((8,))
     U = jm.random_circuit(jax.random.key(0), lat, depth=2)
     gen = jm.random_generator(jax.random.key(0), lat)
-    with pytest.raises(ValueError, match="U must be a jaxmbl.Circuit"):
+    with pytest.raises(TypeError, match="U must be a jaxmbl.Circuit"):
         light_cone(gen, (0, 1))
     with pytest.raises(ValueError, match="out of range"):
         lightcone_entropies(U, (0, 9), jm.basis_bits(8))
@@ -167,5 +167,5 @@ def test_bad_inputs():
         eigenstate_entropies(model, [(0,)], method="lightcone")
     with pytest.raises(ValueError, match="method must be"):
         eigenstate_entropies(model, [(0,)], method="fast")
-    with pytest.raises(ValueError, match="model must be a SwingleModel"):
+    with pytest.raises(TypeError, match="model must be a SwingleModel"):
         eigenstate_entropies(U, [(0,)])

@@ -96,5 +96,5 @@ def test_bad_inputs(models):
         flip_amplitudes(models, X, 6)
     with pytest.raises(ValueError, match="state_batch"):
         flip_amplitudes(models, X, 0, state_batch=0)
-    with pytest.raises(ValueError, match="model must be a SwingleModel"):
+    with pytest.raises(TypeError, match="model must be a SwingleModel"):
         flip_amplitudes(models.U, X, 0)

@@ -284,7 +284,7 @@ def test_bad_model_arguments():
         jm.eigenstates(model, -1)
     with pytest.raises(ValueError, match="idx"):
         jm.eigenstates(model, 1.5)
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(TypeError, match="model"):
         jm.energies(np.zeros(4))
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(TypeError, match="model"):
         jm.map_realizations(lambda m: m, "not a model")

@@ -15,12 +15,13 @@ import jax.random as jr
 import numpy as np
 import pytest
 import reference as ref
+import scipy.linalg
 
 import jaxmbl as jm
 
 N = 4
 D = 2**N
-R = 3  # realizations per batch
+R = 2  # realizations per batch
 
 
 def _take(tree, i):
@@ -48,8 +49,8 @@ def _case(name):
         singles = [jm.random_field_heisenberg(k, N, 2.0, Jz=0.6) for k in keys]
         dense = [ref.paulisum_dense(np.asarray(h.paulis), np.asarray(h.coef)) for h in singles]
         return op, singles, dense, False
-    if name in ("swingle-circuit", "swingle-generator"):
-        models = _models(name.split("-")[1])
+    if name == "swingle":
+        models = _models("circuit")
         singles = [_take(models, i) for i in range(R)]
         return models, singles, [ref.model_dense(m)[0] for m in singles], False
     if name == "perturbed":  # V shared by all realizations
@@ -59,7 +60,7 @@ def _case(name):
         dense = [ref.model_dense(_take(models, i))[0] + g * Vd for i in range(R)]
         return jm.perturbed_model(models, V, g), singles, dense, False
     if name == "perturbed-batched-V":  # one V per realization
-        models = _models("generator")
+        models = _models("circuit")
         keys = jr.split(jr.key(5), R)
         Vs = jax.vmap(lambda k: jm.random_local_perturbation(k, N, k=2))(keys)
         singles = [jm.perturbed_model(_take(models, i), _take(Vs, i), 0.2) for i in range(R)]
@@ -95,8 +96,7 @@ def _case(name):
 
 CASES = [
     "pauli",
-    "swingle-circuit",
-    "swingle-generator",
+    "swingle",
     "perturbed",
     "perturbed-batched-V",
     "lbit-frame",
@@ -131,20 +131,22 @@ def test_protocol_attributes(case):
 def test_mv_equals_dense_matrix(case):
     _, (_, singles, dense, unitary) = case
     psi = _states(np.random.default_rng(1), ())
+    op, M = singles[0], dense[0]
+    np.testing.assert_allclose(jax.jit(op.mv)(jnp.asarray(psi)), M @ psi, atol=1e-11)
     for op, M in zip(singles, dense):
-        np.testing.assert_allclose(op.mv(jnp.asarray(psi)), M @ psi, atol=1e-11)
         np.testing.assert_allclose(op.apply(psi), M @ psi, atol=1e-11)
         if unitary:
-            np.testing.assert_allclose(op.rmv(jnp.asarray(psi)), M.conj().T @ psi, atol=1e-11)
             np.testing.assert_allclose(op.apply_adjoint(psi), M.conj().T @ psi, atol=1e-11)
+    if unitary:
+        np.testing.assert_allclose(jax.jit(singles[0].rmv)(jnp.asarray(psi)), dense[0].conj().T @ psi, atol=1e-11)
 
 
 def test_batched_apply_equals_loop(case):
     _, (op, _, dense, unitary) = case
     rng = np.random.default_rng(2)
-    shared = _states(rng, (2,))  # (2, D): the same two states in every realization
+    shared = _states(rng, (R + 1,))  # (R + 1, D): the same states in every realization
     out = np.asarray(op.apply(shared))
-    assert out.shape == (R, 2, D)
+    assert out.shape == (R, R + 1, D)
     per = _states(rng, (R, 2))  # (R, 2, D): two states per realization
     out_per = np.asarray(op.apply(per))
     assert out_per.shape == (R, 2, D)
@@ -152,8 +154,8 @@ def test_batched_apply_equals_loop(case):
     out_one = np.asarray(op.apply(one_each))
     assert out_one.shape == (R, D)
     for i, M in enumerate(dense):
+        np.testing.assert_allclose(out[i], shared @ M.T, atol=1e-11)
         for s in range(2):
-            np.testing.assert_allclose(out[i, s], M @ shared[s], atol=1e-11)
             np.testing.assert_allclose(out_per[i, s], M @ per[i, s], atol=1e-11)
         np.testing.assert_allclose(out_one[i], M @ one_each[i], atol=1e-11)
     if unitary:
@@ -181,13 +183,14 @@ def test_jit_equals_eager(case):
 
 def test_vmap_of_mv_equals_loop():
     """The single-state kernels are what vmap batches: vmap over realizations and states == a loop."""
-    models = _models("generator")
+    models = _models("circuit")
     psi = jnp.asarray(_states(np.random.default_rng(5), (R, 2)))
     out = jax.vmap(lambda m, ps: jax.vmap(m.mv)(ps))(models, psi)
+    mv = jax.jit(lambda m, p: m.mv(p))
     for i in range(R):
         m = _take(models, i)
         for s in range(2):
-            np.testing.assert_allclose(out[i, s], m.mv(psi[i, s]), atol=1e-13)
+            np.testing.assert_allclose(out[i, s], mv(m, psi[i, s]), atol=1e-13)
 
 
 def test_dense_operator_and_as_operator():
@@ -209,15 +212,11 @@ def test_dense_operator_and_as_operator():
 
 def test_solvers_accept_a_dense_operator_like_its_pauli_sum():
     H = jm.random_field_heisenberg(jr.key(0), N, 1.5)
-    psi0 = jm.neel_state(N)
-    ts = jnp.array([0.0, 0.7])
-    a = jm.krylov_evolve(H, psi0, ts)[0]
-    b = jm.krylov_evolve(jm.DenseOperator(jnp.asarray(H.dense())), psi0, ts)[0]
-    c = jm.krylov_evolve(jnp.asarray(H.dense()), psi0, ts)[0]
-    np.testing.assert_allclose(b, a, atol=1e-9)
-    np.testing.assert_allclose(c, a, atol=1e-9)
-    E_dense = jm.eigvalsh(jm.DenseOperator(jnp.asarray(H.dense())))
-    np.testing.assert_allclose(E_dense, np.linalg.eigvalsh(ref.paulisum_dense(np.asarray(H.paulis), H.coef)), atol=1e-10)
+    Hd = ref.paulisum_dense(np.asarray(H.paulis), np.asarray(H.coef))
+    psi0 = np.asarray(jm.neel_state(N))
+    out = jm.krylov_evolve(jnp.asarray(Hd), psi0, 0.7)[0]  # a plain array goes through DenseOperator
+    np.testing.assert_allclose(out, scipy.linalg.expm(-0.7j * Hd) @ psi0, atol=1e-9)
+    np.testing.assert_allclose(jm.eigvalsh(jm.DenseOperator(jnp.asarray(Hd))), np.linalg.eigvalsh(Hd), atol=1e-10)
 
 
 def test_apply_checks_the_state_axis():
@@ -230,7 +229,7 @@ def test_apply_checks_the_state_axis():
 
 # ----------------------------------------------------------------------------- eigenstates
 def test_eigenstates_per_realization_indices_equal_loop():
-    models = _models("generator")
+    models = _models("circuit")
     E = np.asarray(jm.energies(models))
     idx = np.stack([np.argsort(E[i])[:2] for i in range(R)])  # (R, 2): the two lowest levels of each
     states = np.asarray(jm.eigenstates(models, idx))

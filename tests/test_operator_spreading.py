@@ -142,5 +142,5 @@ def test_bad_inputs():
         otoc(jr.key(0), model, np.ones((2, 2)))
     with pytest.raises(ValueError, match="n_states must be a positive integer"):
         otoc(jr.key(0), model, [1.0], n_states=0)
-    with pytest.raises(ValueError, match="model must be a SwingleModel"):
+    with pytest.raises(TypeError, match="model must be a SwingleModel"):
         otoc(jr.key(0), U, [1.0])

@@ -85,9 +85,9 @@ def test_bad_inputs(models, rng):
         evolve_lbit_frame(models, np.ones((3, 8)), TS)
     with pytest.raises(ValueError, match="ts must"):
         evolve_lbit_frame(models, chi0, np.ones((2, 2)))
-    with pytest.raises(ValueError, match="observables must be a function"):
+    with pytest.raises(TypeError, match="observables must be a function"):
         evolve_lbit_frame(models, chi0, TS, observables=3)
     with pytest.raises(ValueError, match="time_batch"):
         evolve_lbit_frame(models, chi0, TS, time_batch=0)
-    with pytest.raises(ValueError, match="model must be a SwingleModel"):
+    with pytest.raises(TypeError, match="model must be a SwingleModel"):
         to_lbit_frame("model", chi0)

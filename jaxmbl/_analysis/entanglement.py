@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxmbl._core.conventions import real_dtype
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.lattice import validate_region
 from jaxmbl._core.limits import check_state_memory
@@ -45,7 +46,7 @@ def _prepare(psi, regions: dict):
     psi = jnp.asarray(psi)
     dim = psi.shape[-1] if psi.ndim else 0
     if dim < 2 or dim & (dim - 1):
-        raise ValueError(f"psi must have a last axis of length 2**N with N >= 1, got shape {psi.shape}")
+        raise JaxmblError(f"psi must have a last axis of length 2**N with N >= 1, got shape {psi.shape}")
     if not jnp.issubdtype(psi.dtype, jnp.inexact):
         psi = psi.astype(real_dtype())
     n_sites = dim.bit_length() - 1
@@ -55,7 +56,7 @@ def _prepare(psi, regions: dict):
             out.append(validate_region(region, n_sites))
         except ValueError as err:
             # validate_region says "region ...": name the argument the user actually passed.
-            raise ValueError(str(err).replace("region", name, 1) + f" (psi has N={n_sites} sites)") from None
+            raise JaxmblError(str(err).replace("region", name, 1) + f" (psi has N={n_sites} sites)") from None
     return psi, out
 
 
@@ -64,10 +65,10 @@ def _check_alpha(alpha) -> float:
     try:
         a = float(alpha)
     except TypeError as err:  # includes a traced alpha under jit
-        raise ValueError(f"alpha must be a static Python number > 0 (or np.inf), got {alpha!r}") from err
+        raise JaxmblError(f"alpha must be a static Python number > 0 (or np.inf), got {alpha!r}") from err
     if not a > 0:
         # alpha = 0 (log of the Schmidt rank) depends on an arbitrary cutoff, so it is refused.
-        raise ValueError(f"alpha must be > 0 (or np.inf); alpha = 0 and alpha < 0 are not supported, got {alpha!r}")
+        raise JaxmblError(f"alpha must be > 0 (or np.inf); alpha = 0 and alpha < 0 are not supported, got {alpha!r}")
     return a
 
 
@@ -180,7 +181,7 @@ def reduced_density_matrix(psi, region):
     try:
         check_state_memory(2 * len(region), int(np.prod(psi.shape[:-1])), psi.dtype, what="matrix entries")
     except ValueError as err:
-        raise ValueError(
+        raise JaxmblError(
             f"region of {len(region)} sites: reduced density matrices of 2**{len(region)} x 2**{len(region)} "
             f"are too large ({err}); use entropy or entanglement_spectrum, which never build them"
         ) from None
@@ -275,7 +276,7 @@ def mutual_information(psi, region_a, region_b):
     psi, (region_a, region_b) = _prepare(psi, {"region_a": region_a, "region_b": region_b})
     common = sorted(set(region_a) & set(region_b))
     if common:
-        raise ValueError(f"region_a and region_b must be disjoint, both contain sites {common}")
+        raise JaxmblError(f"region_a and region_b must be disjoint, both contain sites {common}")
     return _mutual_information_core(psi, region_a, region_b)
 
 

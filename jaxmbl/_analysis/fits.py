@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jaxmbl._core.errors import JaxmblError
+
 
 def standard_error(x, axis=0):
     """Standard error of the mean along ``axis`` (``ddof=1``); NaN for a single sample."""
@@ -31,7 +33,7 @@ def line_fit(x, y):
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.size < 3:
-        raise ValueError(f"line_fit needs at least 3 points, got {x.size}")
+        raise JaxmblError(f"line_fit needs at least 3 points, got {x.size}")
     xm = x - x.mean()
     sxx = np.sum(xm**2)
     b = np.sum(xm * (y - y.mean(-1, keepdims=True)), axis=-1) / sxx

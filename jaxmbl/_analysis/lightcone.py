@@ -41,6 +41,7 @@ from jax import lax
 
 from jaxmbl._analysis.entanglement import entropy
 from jaxmbl._core.conventions import basis_bits, complex_dtype
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.lattice import validate_region
 from jaxmbl._swingle.model import SwingleModel, eigenstates
 from jaxmbl._swingle.unitaries import Circuit
@@ -118,7 +119,7 @@ class LightCone:
 
 def _circuit_structure(U):
     if not isinstance(U, Circuit):
-        raise ValueError(f"U must be a jaxmbl.Circuit (the light cone needs discrete gates), got {type(U).__name__}")
+        raise TypeError(f"U must be a jaxmbl.Circuit (the light cone needs discrete gates), got {type(U).__name__}")
     return U.sites, U.n_sites
 
 
@@ -230,7 +231,7 @@ def cone_entropies(U, region, alpha=1) -> tuple:
     """
     cone = light_cone(U, region)
     if cone.max_component_sites > MAX_CONE_SITES:
-        raise ValueError(
+        raise JaxmblError(
             f"region: the light cone of its boundary has a component of {cone.max_component_sites} sites, more than "
             f"MAX_CONE_SITES={MAX_CONE_SITES} (4**c amplitudes); use a shallower circuit or state vectors"
         )
@@ -273,9 +274,9 @@ def lightcone_entropies(U, region, bits, alpha=1):
     """
     bits = np.asarray(bits)
     if bits.ndim < 1 or bits.shape[-1] != U.n_sites or bits.dtype.kind not in "iub":
-        raise ValueError(f"bits must be an integer array (..., N={U.n_sites}) of 0/1, got {bits.dtype} {bits.shape}")
+        raise JaxmblError(f"bits must be an integer array (..., N={U.n_sites}) of 0/1, got {bits.dtype} {bits.shape}")
     if bits.size and (bits.min() < 0 or bits.max() > 1):
-        raise ValueError("bits must contain only 0 and 1")
+        raise JaxmblError("bits must contain only 0 and 1")
     cone, tables = cone_entropies(U, region, alpha)
     total = jnp.zeros(U.batch_shape + bits.shape[:-1], dtype=U.gates.real.dtype)
     for comp, table in zip(cone.components, tables):
@@ -388,13 +389,13 @@ def eigenstate_entropies(model, regions, *, method: str = "auto"):
         (256, 2)
     """
     if not isinstance(model, SwingleModel):
-        raise ValueError(f"model must be a SwingleModel, got {type(model).__name__}")
+        raise TypeError(f"model must be a SwingleModel, got {type(model).__name__}")
     if method not in ("auto", "lightcone", "statevector"):
-        raise ValueError(f"method must be 'auto', 'lightcone' or 'statevector', got {method!r}")
+        raise JaxmblError(f"method must be 'auto', 'lightcone' or 'statevector', got {method!r}")
     regions = [validate_region(r, model.n_sites) for r in regions]
     circuit = isinstance(model.U, Circuit)
     if method == "lightcone" and not circuit:
-        raise ValueError(f"method='lightcone' needs a circuit U, got {type(model.U).__name__}")
+        raise JaxmblError(f"method='lightcone' needs a circuit U, got {type(model.U).__name__}")
     small_cone = min(12, model.n_sites - 2)
     use_cone = [
         method == "lightcone"

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxmbl._analysis.entanglement import _check_alpha, _prepare, _renyi, _spectrum_1, _split
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.lattice import as_lattice
 from jaxmbl._core.linalg import eigvalsh_hf
 
@@ -77,7 +78,7 @@ def occupations(psi):
 def _sublattice(lattice, n_sites):
     lat = as_lattice(lattice)
     if lat.n_sites != n_sites:
-        raise ValueError(f"lattice has {lat.n_sites} sites but psi has N={n_sites}")
+        raise JaxmblError(f"lattice has {lat.n_sites} sites but psi has N={n_sites}")
     return tuple(int(p) for p in lat.coords.sum(axis=1) % 2)
 
 
@@ -266,6 +267,6 @@ def region_entropies(psi, regions, alpha=1):
     alpha = _check_alpha(alpha)
     regions = list(regions)
     if not regions:
-        raise ValueError("regions must contain at least one region")
+        raise JaxmblError("regions must contain at least one region")
     psi, checked = _prepare(psi, {f"regions[{i}]": A for i, A in enumerate(regions)})
     return _region_entropies_core(psi, tuple(checked), alpha)

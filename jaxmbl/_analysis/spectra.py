@@ -24,6 +24,7 @@ import numpy as np
 
 from jaxmbl._analysis.entanglement import entropy
 from jaxmbl._core.deprecation import key_moved_first
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._hamiltonians.ed import central_window
 from jaxmbl._hamiltonians.pauli import sector_basis
 
@@ -36,7 +37,7 @@ R_GOE = 0.5307
 def _levels(energies, name="energies"):
     E = jnp.asarray(energies)
     if E.ndim < 1 or not jnp.issubdtype(E.dtype, jnp.floating):
-        raise ValueError(f"{name} must be a real array (..., D) of levels, got {E.dtype} array of shape {E.shape}")
+        raise JaxmblError(f"{name} must be a real array (..., D) of levels, got {E.dtype} array of shape {E.shape}")
     return E
 
 
@@ -63,12 +64,37 @@ def mean_gap_ratio(E):
         >>> float(mean_gap_ratio(jnp.array([0.0, 0.0, 0.0, 1.0, 3.0])))   # (0,0) excluded: (0 + 1/2)/2
         0.25
     """
+    r, ok = _ratios(E)
+    return jnp.sum(r, axis=-1) / jnp.sum(ok, axis=-1)
+
+
+def _ratios(E):
+    """Ratios ``(..., D-2)`` (0 where undefined) and the mask of defined ones (not both gaps zero)."""
     gaps = jnp.diff(E, axis=-1)
     lo = jnp.minimum(gaps[..., :-1], gaps[..., 1:])
     hi = jnp.maximum(gaps[..., :-1], gaps[..., 1:])
     ok = hi > 0
-    r = jnp.where(ok, lo / jnp.where(ok, hi, 1), 0)
-    return jnp.sum(r, axis=-1) / jnp.sum(ok, axis=-1)
+    return jnp.where(ok, lo / jnp.where(ok, hi, 1), 0), ok
+
+
+def gap_ratios(E):
+    """Every gap ratio ``r~_n`` of sorted spectra ``E`` ``(..., D)``: shape ``(..., D-2)``.
+
+    The convention of :func:`mean_gap_ratio`: NaN where both gaps are zero (undefined), 0 where
+    exactly one is. For histograms; averages should use :func:`mean_gap_ratio`.
+
+    Args:
+        E: levels ``(..., D)``, sorted ascending along the last axis.
+
+    Returns:
+        ``(..., D-2)`` ratios in [0, 1], NaN where undefined.
+
+    Example:
+        >>> gap_ratios(jnp.array([0.0, 0.0, 0.0, 1.0, 3.0])).tolist()
+        [nan, 0.0, 0.5]
+    """
+    r, ok = _ratios(E)
+    return jnp.where(ok, r, jnp.nan)
 
 
 @partial(jax.jit, static_argnames=("start", "count"))
@@ -102,7 +128,7 @@ def level_spacing_ratio(energies, *, window=0.5):
     E = _levels(energies)
     start, count = central_window(E.shape[-1], window)
     if count < 3:
-        raise ValueError(f"window={window!r} keeps {count} of {E.shape[-1]} levels; the gap ratio needs at least 3")
+        raise JaxmblError(f"window={window!r} keeps {count} of {E.shape[-1]} levels; the gap ratio needs at least 3")
     return _mean_ratio_core(E, start=start, count=count)
 
 
@@ -134,9 +160,9 @@ def mean_ratio(key, energies_batch, *, window=0.5, n_boot: int = 1000):
     """
     r = level_spacing_ratio(energies_batch, window=window).reshape(-1)
     if r.size < 2:
-        raise ValueError(f"energies_batch must hold at least 2 realizations, got {r.size}")
+        raise JaxmblError(f"energies_batch must hold at least 2 realizations, got {r.size}")
     if int(n_boot) != n_boot or n_boot < 2:
-        raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
+        raise JaxmblError(f"n_boot must be an integer >= 2, got {n_boot!r}")
     return bootstrap_mean(r, key, int(n_boot))
 
 
@@ -172,7 +198,7 @@ def density_of_states(energies, bins=50, *, range=None):  # noqa: A002 (numpy's 
     """
     E = _levels(energies).ravel()
     if np.ndim(bins) == 0 and (int(bins) != bins or bins < 1):
-        raise ValueError(f"bins must be a positive integer or an array of edges, got {bins!r}")
+        raise JaxmblError(f"bins must be a positive integer or an array of edges, got {bins!r}")
     return jnp.histogram(E, bins=bins if np.ndim(bins) == 0 else jnp.asarray(bins), range=range, density=True)
 
 
@@ -212,7 +238,7 @@ def spectral_form_factor(energies, ts, *, filter=None):  # noqa: A002
     E = _levels(energies)
     ts = jnp.asarray(ts, E.dtype)
     if ts.ndim != 1:
-        raise ValueError(f"ts must be a 1D array of times, got shape {ts.shape}")
+        raise JaxmblError(f"ts must be a 1D array of times, got shape {ts.shape}")
     if filter is None:
         g = jnp.ones_like(E)
     elif filter == "gaussian":
@@ -220,9 +246,9 @@ def spectral_form_factor(energies, ts, *, filter=None):  # noqa: A002
     elif callable(filter):
         g = jnp.asarray(filter(E))
         if g.shape != E.shape:
-            raise ValueError(f"filter(E) must have the shape of energies {E.shape}, got {g.shape}")
+            raise JaxmblError(f"filter(E) must have the shape of energies {E.shape}, got {g.shape}")
     else:
-        raise ValueError(f"filter must be None, 'gaussian' or a function, got {filter!r}")
+        raise JaxmblError(f"filter must be None, 'gaussian' or a function, got {filter!r}")
     z = jnp.einsum("...n,...tn->...t", g, jnp.exp(-1j * E[..., None, :] * ts[:, None]))
     return jnp.abs(z) ** 2 / jnp.sum(jnp.abs(g) ** 2, axis=-1, keepdims=True)
 
@@ -258,14 +284,14 @@ def entanglement_vs_energy(energies, vectors, region, *, sector=None, n_sites=No
     E = _levels(energies)
     V = jnp.asarray(vectors)
     if V.ndim < 2 or V.shape[-1] != E.shape[-1] or V.shape[:-2] != E.shape[:-1]:
-        raise ValueError(f"vectors must be (..., D, K) matching energies {E.shape}, got {V.shape}")
+        raise JaxmblError(f"vectors must be (..., D, K) matching energies {E.shape}, got {V.shape}")
     psi = jnp.swapaxes(V, -1, -2)
     if sector is not None:
         if n_sites is None:
-            raise ValueError("n_sites is required with sector")
+            raise JaxmblError("n_sites is required with sector")
         basis = sector_basis(n_sites, sector)
         if len(basis) != psi.shape[-1]:
-            raise ValueError(
+            raise JaxmblError(
                 f"vectors have D={psi.shape[-1]} rows, but sector={sector!r} at N={n_sites} has {len(basis)}"
             )
         psi = jnp.zeros(psi.shape[:-1] + (2**n_sites,), psi.dtype).at[..., basis].set(psi)

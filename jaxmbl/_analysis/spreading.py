@@ -33,6 +33,7 @@ from jax import lax
 from jaxmbl._core.batching import map_batch
 from jaxmbl._core.conventions import PAULI, complex_dtype
 from jaxmbl._core.deprecation import key_moved_first, renamed_keywords
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST, apply_one_site
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import DENSE_MAX_SITES
@@ -46,13 +47,13 @@ def _pauli_index(p, name):
     labels = {"I": 0, "X": 1, "Y": 2, "Z": 3}
     idx = labels.get(p, p) if isinstance(p, str) else p
     if not isinstance(idx, (int, np.integer)) or not 0 <= int(idx) <= 3:
-        raise ValueError(f"{name} must be a Pauli label 'I','X','Y','Z' or 0..3, got {p!r}")
+        raise JaxmblError(f"{name} must be a Pauli label 'I','X','Y','Z' or 0..3, got {p!r}")
     return int(idx)
 
 
 def _check_site(site, n_sites, name="site"):
     if int(site) != site or not 0 <= site < n_sites:
-        raise ValueError(f"{name} must be a site in 0..{n_sites - 1}, got {site!r}")
+        raise JaxmblError(f"{name} must be a site in 0..{n_sites - 1}, got {site!r}")
     return int(site)
 
 
@@ -127,12 +128,12 @@ def dressed_operator_weights(U: LocalUnitary, lattice: Lattice | int, site: int,
         True
     """
     if not isinstance(U, LocalUnitary):
-        raise ValueError(f"U must be a jaxmbl unitary, got {type(U).__name__}")
+        raise TypeError(f"U must be a jaxmbl unitary, got {type(U).__name__}")
     lattice = as_lattice(lattice)
     if U.n_sites != lattice.n_sites:
-        raise ValueError(f"U acts on {U.n_sites} sites but lattice has {lattice.n_sites}")
+        raise JaxmblError(f"U acts on {U.n_sites} sites but lattice has {lattice.n_sites}")
     if U.n_sites > DENSE_MAX_SITES:
-        raise ValueError(
+        raise JaxmblError(
             f"dressed_operator_weights builds 2**N x 2**N matrices: N <= {DENSE_MAX_SITES}, got {U.n_sites}"
         )
     site = _check_site(site, U.n_sites)
@@ -168,9 +169,9 @@ def generator_matrix(U: LocalUnitary):
         ((8, 8), True)
     """
     if U.batch_shape:
-        raise ValueError(f"generator_matrix takes one realization, got batch shape {U.batch_shape}")
+        raise JaxmblError(f"generator_matrix takes one realization, got batch shape {U.batch_shape}")
     if U.n_sites > DENSE_MAX_SITES:
-        raise ValueError(f"generator_matrix is for N <= {DENSE_MAX_SITES}, got {U.n_sites}")
+        raise JaxmblError(f"generator_matrix is for N <= {DENSE_MAX_SITES}, got {U.n_sites}")
     if isinstance(U, GeneratorUnitary):
         eye = jnp.eye(2**U.n_sites, dtype=complex_dtype(U.dtype))
         return jax.vmap(U.apply_K)(eye).T
@@ -246,14 +247,14 @@ def lieb_robinson_commutators(K, ts, *, site: int = 0, a="Z", b="Z"):
     K = jnp.asarray(K)
     dim = K.shape[-1] if K.ndim == 2 else 0
     if K.ndim != 2 or K.shape[0] != dim or dim < 2 or dim & (dim - 1):
-        raise ValueError(f"K must be a square (2**N, 2**N) matrix, got shape {K.shape}")
+        raise JaxmblError(f"K must be a square (2**N, 2**N) matrix, got shape {K.shape}")
     n = dim.bit_length() - 1
     if n > DENSE_MAX_SITES:
-        raise ValueError(f"K is dense: N <= {DENSE_MAX_SITES}, got N={n}")
+        raise JaxmblError(f"K is dense: N <= {DENSE_MAX_SITES}, got N={n}")
     check_hermitian(K, "K")
     ts_np = np.asarray(ts, dtype=float)
     if ts_np.ndim != 1 or not np.all(np.isfinite(ts_np)):
-        raise ValueError(f"ts must be a 1D array of finite times, got {ts!r}")
+        raise JaxmblError(f"ts must be a 1D array of finite times, got {ts!r}")
     site = _check_site(site, n)
     K = K.astype(jnp.promote_types(K.dtype, jnp.complex64))
     return _lieb_robinson_core(K, _pauli_index(a, "a"), site, _pauli_index(b, "b"), jnp.asarray(ts_np))
@@ -334,16 +335,16 @@ def otoc(key, model: SwingleModel, ts, *, site: int = 0, a="X", b="X", n_states:
         (True, (2, 6))
     """
     if not isinstance(model, SwingleModel):
-        raise ValueError(f"model must be a SwingleModel, got {type(model).__name__}")
+        raise TypeError(f"model must be a SwingleModel, got {type(model).__name__}")
     n = model.n_sites
     site = _check_site(site, n)
     ts_np = np.asarray(ts, dtype=float)
     if ts_np.ndim != 1 or not np.all(np.isfinite(ts_np)):
-        raise ValueError(f"ts must be a 1D array of finite times, got {ts!r}")
+        raise JaxmblError(f"ts must be a 1D array of finite times, got {ts!r}")
     if int(n_states) != n_states or n_states < 1:
-        raise ValueError(f"n_states must be a positive integer, got {n_states!r}")
+        raise JaxmblError(f"n_states must be a positive integer, got {n_states!r}")
     if time_batch is not None and (int(time_batch) != time_batch or time_batch < 1):
-        raise ValueError(f"time_batch must be a positive integer, got {time_batch!r}")
+        raise JaxmblError(f"time_batch must be a positive integer, got {time_batch!r}")
     cdt = complex_dtype(model.dtype)
     k1, k2 = jr.split(key)
     rdt = jnp.finfo(cdt).dtype

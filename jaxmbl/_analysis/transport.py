@@ -33,6 +33,7 @@ from jax import lax
 from jaxmbl._core.batching import map_batch
 from jaxmbl._core.conventions import complex_dtype
 from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST, apply_one_site
 from jaxmbl._core.limits import check_state_memory
 from jaxmbl._swingle.lbits import LbitHamiltonian, subset_sum
@@ -75,7 +76,7 @@ def lbit_energy_density(h0):
     """
     h0 = h0.h0 if isinstance(h0, SwingleModel) else h0
     if not isinstance(h0, LbitHamiltonian):
-        raise ValueError(f"h0 must be an LbitHamiltonian or SwingleModel, got {type(h0).__name__}")
+        raise TypeError(f"h0 must be an LbitHamiltonian or SwingleModel, got {type(h0).__name__}")
     check_state_memory(h0.n_sites, h0.n_sites * max(1, int(np.prod(h0.batch_shape))), h0.dtype, what="energy tables")
     return map_batch(_lbit_energy_density_core, h0, h0.batch_shape)
 
@@ -116,11 +117,11 @@ def energy_density(model, psi):
         True
     """
     if not isinstance(model, SwingleModel):
-        raise ValueError(f"model must be a SwingleModel, got {type(model).__name__}")
+        raise TypeError(f"model must be a SwingleModel, got {type(model).__name__}")
     psi = check_psi(psi, model.n_sites, "psi")
     batch = model.batch_shape
     if psi.shape[: len(batch)] != batch:
-        raise ValueError(f"psi must start with the model's batch shape {batch}, got shape {psi.shape}")
+        raise JaxmblError(f"psi must start with the model's batch shape {batch}, got shape {psi.shape}")
     return _energy_density_core(model, psi.astype(jnp.promote_types(psi.dtype, complex_dtype(model.dtype))))
 
 
@@ -169,14 +170,14 @@ def flip_amplitudes(model, op, site: int, *, state_batch: int = 64):
         True
     """
     if not isinstance(model, SwingleModel):
-        raise ValueError(f"model must be a SwingleModel, got {type(model).__name__}")
+        raise TypeError(f"model must be a SwingleModel, got {type(model).__name__}")
     op = jnp.asarray(op)
     if op.shape != (2, 2):
-        raise ValueError(f"op must be a (2, 2) one-site operator, got shape {op.shape}")
+        raise JaxmblError(f"op must be a (2, 2) one-site operator, got shape {op.shape}")
     if int(site) != site or not 0 <= site < model.n_sites:
-        raise ValueError(f"site must be an integer in 0..{model.n_sites - 1}, got {site!r}")
+        raise JaxmblError(f"site must be an integer in 0..{model.n_sites - 1}, got {site!r}")
     if int(state_batch) != state_batch or state_batch < 1:
-        raise ValueError(f"state_batch must be a positive integer, got {state_batch!r}")
+        raise JaxmblError(f"state_batch must be a positive integer, got {state_batch!r}")
     check_state_memory(model.n_sites, 2 * state_batch * max(1, int(np.prod(model.batch_shape))), model.dtype)
     op = op.astype(jnp.promote_types(op.dtype, complex_dtype(model.dtype)))
     return _flip_amplitudes_core(model, op, int(site), int(state_batch))

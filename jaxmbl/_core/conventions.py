@@ -38,6 +38,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmbl._core.errors import JaxmblError
+
 PAULI = np.array(
     [
         [[1, 0], [0, 1]],
@@ -82,9 +84,9 @@ def real_dtype(dtype=None):
     if jnp.issubdtype(dt, jnp.complexfloating):
         dt = jnp.finfo(dt).dtype
     if dt not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
-        raise ValueError(f"dtype must be float32 or float64 (or their complex forms), got {dtype!r}")
+        raise JaxmblError(f"dtype must be float32 or float64 (or their complex forms), got {dtype!r}")
     if dt == jnp.float64 and not x64:
-        raise ValueError(
+        raise JaxmblError(
             "dtype=float64 was requested but JAX x64 is disabled; "
             "call jax.config.update('jax_enable_x64', True) before using jaxmbl"
         )

@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from jaxmbl._core.errors import JaxmblError
+
 
 def atomic_write_bytes(path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder, fsync, then rename."""
@@ -55,5 +57,5 @@ def check_out_dir(out_dir) -> Path:
         probe.write_text("ok")
         probe.unlink()
     except OSError as err:
-        raise ValueError(f"out: cannot write to {str(out)!r} ({err.strerror or err})") from err
+        raise JaxmblError(f"out: cannot write to {str(out)!r} ({err.strerror or err})") from err
     return out

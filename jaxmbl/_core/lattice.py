@@ -8,13 +8,15 @@ from functools import cached_property
 
 import numpy as np
 
+from jaxmbl._core.errors import JaxmblError
+
 
 def _as_bool_tuple(pbc, d):
     if isinstance(pbc, (bool, np.bool_)):
         return (bool(pbc),) * d
     pbc = tuple(bool(p) for p in pbc)
     if len(pbc) != d:
-        raise ValueError(f"pbc must be a bool or have one entry per axis ({d}), got {pbc}")
+        raise JaxmblError(f"pbc must be a bool or have one entry per axis ({d}), got {pbc}")
     return pbc
 
 
@@ -44,11 +46,11 @@ class Lattice:
         try:
             shape = tuple(int(s) for s in np.atleast_1d(self.shape))
         except (TypeError, ValueError) as err:
-            raise ValueError(f"shape must be a tuple of ints, got {self.shape!r}") from err
+            raise JaxmblError(f"shape must be a tuple of ints, got {self.shape!r}") from err
         if not 1 <= len(shape) <= 3:
-            raise ValueError(f"shape must have 1, 2 or 3 axes, got {shape}")
+            raise JaxmblError(f"shape must have 1, 2 or 3 axes, got {shape}")
         if any(s < 1 for s in shape):
-            raise ValueError(f"shape entries must be >= 1 (N >= 1), got {shape}")
+            raise JaxmblError(f"shape entries must be >= 1 (N >= 1), got {shape}")
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "pbc", _as_bool_tuple(self.pbc, len(shape)))
 
@@ -84,12 +86,12 @@ class Lattice:
         """
         coord = [int(c) for c in coord]
         if len(coord) != self.dim:
-            raise ValueError(f"coord must have {self.dim} entries, got {coord}")
+            raise JaxmblError(f"coord must have {self.dim} entries, got {coord}")
         for ax, (c, L, p) in enumerate(zip(coord, self.shape, self.pbc)):
             if p:
                 coord[ax] = c % L
             elif not 0 <= c < L:
-                raise ValueError(f"coord {coord} is outside the open lattice of shape {self.shape}")
+                raise JaxmblError(f"coord {coord} is outside the open lattice of shape {self.shape}")
         return int(np.ravel_multi_index(coord, self.shape))
 
     def displacement(self, i: int, j: int) -> np.ndarray:
@@ -195,7 +197,7 @@ class Lattice:
             ValueError: on a lattice with more than one axis, or for a bad start or length.
         """
         if self.dim != 1:
-            raise ValueError(f"block is for 1D lattices; use rectangle for shape {self.shape}")
+            raise JaxmblError(f"block is for 1D lattices; use rectangle for shape {self.shape}")
         return self.rectangle((start,), (length,))
 
     def rectangle(self, origin, extent) -> tuple:
@@ -214,9 +216,9 @@ class Lattice:
         """
         origin, extent = tuple(int(o) for o in origin), tuple(int(e) for e in extent)
         if len(origin) != self.dim or len(extent) != self.dim:
-            raise ValueError(f"origin and extent must have {self.dim} entries, got {origin}, {extent}")
+            raise JaxmblError(f"origin and extent must have {self.dim} entries, got {origin}, {extent}")
         if any(e < 0 or e > L for e, L in zip(extent, self.shape)):
-            raise ValueError(f"extent {extent} must lie between 0 and the lattice shape {self.shape}")
+            raise JaxmblError(f"extent {extent} must lie between 0 and the lattice shape {self.shape}")
         ranges = [range(o, o + e) for o, e in zip(origin, extent)]
         return self.region([self.site(c) for c in itertools.product(*ranges)])
 
@@ -295,13 +297,13 @@ def validate_region(region, n_sites: int) -> tuple:
     try:
         sites = [int(r) for r in np.asarray(region, dtype=np.int64).ravel()]
     except (TypeError, ValueError) as err:
-        raise ValueError(f"region must be a collection of integer sites, got {region!r}") from err
+        raise JaxmblError(f"region must be a collection of integer sites, got {region!r}") from err
     if np.asarray(region).dtype.kind == "f" and not np.all(np.mod(np.asarray(region), 1) == 0):
-        raise ValueError(f"region must contain integer sites, got {region!r}")
+        raise JaxmblError(f"region must contain integer sites, got {region!r}")
     bad = [r for r in sites if not 0 <= r < n_sites]
     if bad:
-        raise ValueError(f"region has sites out of range 0..{n_sites - 1}: {bad}")
+        raise JaxmblError(f"region has sites out of range 0..{n_sites - 1}: {bad}")
     if len(set(sites)) != len(sites):
         dup = sorted({r for r in sites if sites.count(r) > 1})
-        raise ValueError(f"region has duplicate sites: {dup}")
+        raise JaxmblError(f"region has duplicate sites: {dup}")
     return tuple(sorted(sites))

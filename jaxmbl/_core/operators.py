@@ -148,30 +148,68 @@ class DenseOperator:
 
     @property
     def batch_shape(self) -> tuple:
+        """Leading realization axes of the matrix (``()`` for one matrix)."""
         return tuple(self.matrix.shape[:-2])
 
     @property
     def dtype(self):
+        """The dtype of the matrix."""
         return self.matrix.dtype
 
     def mv(self, psi):
-        """``A psi`` for one realization and one flat state ``(2**N,)``; traceable, no checks."""
+        """``A psi`` for one realization and one flat state ``(2**N,)``; traceable, no checks.
+
+        Args:
+            psi: one state ``(2**N,)``.
+
+        Returns:
+            ``A psi``, shape ``(2**N,)``.
+        """
         return jnp.matmul(self.matrix, psi, precision=HIGHEST)
 
     def rmv(self, psi):
-        """``A^dagger psi`` for one realization and one flat state ``(2**N,)``."""
+        """``A^dagger psi`` for one realization and one flat state ``(2**N,)``.
+
+        Args:
+            psi: one state ``(2**N,)``.
+
+        Returns:
+            ``A^dagger psi``, shape ``(2**N,)``.
+        """
         return jnp.matmul(jnp.conj(self.matrix).T, psi, precision=HIGHEST)
 
     def apply(self, psi):
-        """``A psi`` for states ``(..., 2**N)`` by the batching rule of :mod:`jaxmbl._core.operators`."""
+        """``A psi`` for states ``(..., 2**N)`` by the batching rule of :mod:`jaxmbl._core.operators`.
+
+        Args:
+            psi: states ``(..., 2**N)``, shared by all realizations or ``batch_shape + (..., 2**N)``.
+
+        Returns:
+            ``psi.shape`` (one matrix, or per-realization states), else ``batch_shape + psi.shape``,
+            in the dtype of ``psi`` and the matrix combined.
+
+        Raises:
+            JaxmblError: if the last axis of ``psi`` is not ``2**N``.
+        """
         return apply_batched(self, psi, dtype=jnp.result_type(jnp.asarray(psi).dtype, self.matrix.dtype))
 
     def dense(self):
-        """The matrix, ``batch_shape + (2**N, 2**N)``."""
+        """The matrix, ``batch_shape + (2**N, 2**N)``.
+
+        Returns:
+            ``matrix`` itself.
+        """
         return self.matrix
 
     def is_hermitian(self, atol: float = 1e-12) -> bool:
-        """True iff ``max|A - A^dagger| <= atol`` for every realization (eager only)."""
+        """True iff ``max|A - A^dagger| <= atol`` for every realization (eager only).
+
+        Args:
+            atol: absolute tolerance on the entries.
+
+        Returns:
+            A Python bool.
+        """
         m = np.asarray(self.matrix)
         return bool(np.max(np.abs(m - np.conj(np.swapaxes(m, -1, -2))), initial=0.0) <= atol)
 

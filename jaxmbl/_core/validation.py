@@ -26,15 +26,15 @@ HERMITIAN_RTOL = 1e-10
 def check_times(ts, dtype):
     if isinstance(ts, jax.core.Tracer):
         if ts.ndim > 1:
-            raise ValueError(f"ts must be a scalar or a 1D array of times, got shape {ts.shape}")
+            raise JaxmblError(f"ts must be a scalar or a 1D array of times, got shape {ts.shape}")
         return ts.astype(dtype), ts.ndim == 0
     ts_np = np.asarray(ts)
     if ts_np.dtype.kind not in "iuf":
-        raise ValueError(f"ts must be real times, got dtype {ts_np.dtype}")
+        raise JaxmblError(f"ts must be real times, got dtype {ts_np.dtype}")
     if ts_np.ndim > 1:
-        raise ValueError(f"ts must be a scalar or a 1D array of times, got shape {ts_np.shape}")
+        raise JaxmblError(f"ts must be a scalar or a 1D array of times, got shape {ts_np.shape}")
     if not np.all(np.isfinite(ts_np)):
-        raise ValueError("ts contains non-finite times")
+        raise JaxmblError("ts contains non-finite times")
     return jnp.asarray(ts_np, dtype), ts_np.ndim == 0
 
 
@@ -50,6 +50,23 @@ def check_n_sites(n_sites, name: str = "n_sites") -> int:
     if not 1 <= n_sites <= MAX_SITES:
         raise JaxmblError(f"{name} must be an integer in 1..{MAX_SITES}, got {n_sites!r}")
     return int(n_sites)
+
+
+def check_positive(value, name: str):
+    """``value`` as a finite Python float > 0; a traced value is returned unchanged (not checked).
+
+    Raises:
+        JaxmblError: ``value`` is not a real number, not finite, or <= 0.
+    """
+    if is_traced(value):
+        return value
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise JaxmblError(f"{name} must be a positive real number, got {value!r}") from None
+    if not np.isfinite(v) or v <= 0:
+        raise JaxmblError(f"{name} must be finite and > 0, got {value!r}")
+    return v
 
 
 def check_hermitian(

@@ -93,35 +93,42 @@ def _norm_max(W):
 def orthonormal_block(W, Q, ref, key):
     """Orthonormalize the remainder W (already projected out of Q) within itself, and again against Q.
 
-    Directions below ``_BREAKDOWN * ref`` are replaced by random rows orthogonalized against
-    everything; rows that vanish even then (the space is exhausted) are returned as zero.
+    Directions below ``_BREAKDOWN * ref`` are replaced by random unit rows; the block is then
+    projected out of Q once more (normalizing a small remainder magnifies its round-off along Q)
+    and orthonormalized jointly, which drops whatever vanishes (an exhausted space).
 
     Returns:
-        ``(rows (b, D), live (b,), G)``: the new basis rows and the Gram matrix of W (for the Ritz
-        residuals of ``p(H)``).
+        ``(rows (b, D), live (b,), G)``: the new basis rows (dead rows zero) and the Gram matrix of
+        W (for the Ritz residuals of ``p(H)``).
     """
     G = _mm(jnp.conj(W), W.T)
     Wn, keep = _svqb(W, ref)
-    # Normalizing a small remainder magnifies its round-off along Q: project once more.
-    Wn, keep2 = _svqb(_project_out(Wn, Q)[0], 1.0)
-    keep = keep & keep2
-    R = random_block(key, W.shape[0], W.shape[1], W.dtype) * (~keep)[:, None]
-    ref_r = _norm_max(R)
-    R = _project_out(_project_out(R, Q)[0], Wn)[0]
-    Rn, keep_r = _svqb(R, ref_r)
-    Rn, keep_r2 = _svqb(_project_out(_project_out(Rn, Q)[0], Wn)[0], 1.0)
-    # Survivors of each SVQB sit at the end: reverse Rn's so that the two sets do not overlap.
-    return Wn + Rn[::-1], keep | (keep_r & keep_r2)[::-1], G
+    R = random_block(key, W.shape[0], W.shape[1], W.dtype)
+    R = R / jnp.sqrt(jnp.real(jnp.sum(jnp.conj(R) * R, axis=1)))[:, None]
+    B = jnp.where(keep[:, None], Wn, R)
+    B, _ = _project_out(B, Q)
+    rows, live = _svqb(B, 1.0)
+    return rows, live, G
 
 
-def start(key, b: int, capacity: int, dim: int, dtype, rdt_T) -> Basis:
-    """A fresh basis holding one random orthonormal block."""
-    Z = random_block(key, b, dim, dtype)
+def start(Z, capacity: int) -> Basis:
+    """A fresh basis holding the orthonormalized rows of Z ``(b, D)``."""
+    b, dim = Z.shape
     Zn, keep = _svqb(Z, _norm_max(Z))
-    Q = jnp.zeros((capacity + b, dim), dtype).at[:b].set(Zn)
+    Q = jnp.zeros((capacity + b, dim), Z.dtype).at[:b].set(Zn)
     live = jnp.zeros(capacity + b, bool).at[:b].set(keep)
-    zeros = jnp.zeros((capacity, capacity), rdt_T)
-    return Basis(Q, zeros, zeros, live, jnp.zeros((), jnp.int32), jnp.zeros((b, b), dtype))
+    zeros = jnp.zeros((capacity, capacity), Z.dtype)
+    return Basis(Q, zeros, zeros, live, jnp.zeros((), jnp.int32), jnp.zeros((b, b), Z.dtype))
+
+
+def restart_from_pending(basis: Basis) -> Basis:
+    """A fresh basis whose first block is the pending (orthonormal, already filtered) block."""
+    b = basis.G.shape[0]
+    pending = lax.dynamic_slice_in_dim(basis.Q, basis.n, b)
+    live = lax.dynamic_slice_in_dim(basis.live, basis.n, b)
+    Q = jnp.zeros_like(basis.Q).at[:b].set(pending)
+    return Basis(Q, jnp.zeros_like(basis.T), jnp.zeros_like(basis.A), jnp.zeros_like(basis.live).at[:b].set(live),
+                 jnp.zeros_like(basis.n), basis.G)  # fmt: skip
 
 
 def expand(basis: Basis, filter_fn, key) -> Basis:

@@ -94,25 +94,24 @@ def chebyshev_series(mv, Z, center, radius, coef_fn, degree):
     """``sum_{j=0}^{degree} coef_fn(j) T_j((H - center)/radius) Z`` and ``H Z`` (the first matvec).
 
     ``coef_fn(j)`` returns a scalar or one coefficient per row ``(b,)``; ``degree >= 1`` may be
-    traced (the loop is then a while loop). Costs ``degree`` matvecs of the block.
+    traced (the loop is then a while loop). Costs ``degree`` matvecs of the block; the matvec
+    appears once in the program (``T_1 = x T_0`` is the first turn of the loop).
     """
 
     def coef(j):
         c = jnp.asarray(coef_fn(j))
         return c[:, None] if c.ndim else c
 
-    HZ = mv(Z)
-    t1 = (HZ - center * Z) / radius
-    acc = coef(0) * Z + coef(1) * t1
-
     def body(j, carry):
-        t0, t1, acc = carry
-        t2 = 2 * (mv(t1) - center * t1) / radius - t0
-        return t1, t2, acc + coef(j) * t2
+        t_prev, t, acc, hz = carry
+        h = mv(t)
+        first = j == 0
+        t_next = jnp.where(first, 1.0, 2.0) * (h - center * t) / radius - jnp.where(first, 0.0, 1.0) * t_prev
+        return t, t_next, acc + coef(j + 1) * t_next, jnp.where(first, h, hz)
 
-    _, _, acc = lax.fori_loop(2, degree + 1, body, (Z, t1, acc))
+    init = (jnp.zeros_like(Z), Z, coef(0) * Z, jnp.zeros_like(Z))
+    _, _, acc, HZ = lax.fori_loop(0, degree, body, init)
     return acc, HZ
-
 
 
 def chebyshev_coefficients(values, xp=np):

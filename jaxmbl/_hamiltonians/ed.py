@@ -30,6 +30,7 @@ import scipy.linalg
 
 from jaxmbl._core.batching import batch_shape, is_pauli_sum, is_traced, map_batch
 from jaxmbl._core.conventions import basis_bits
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.limits import MAX_FULL_SITES, check_matrix_memory
 from jaxmbl._core.linalg import eigh_safe, eigvalsh_hf
 from jaxmbl._core.validation import HERMITIAN_RTOL, check_hermitian
@@ -50,9 +51,9 @@ def central_window(n: int, window) -> tuple[int, int]:
     try:
         w = float(window)
     except (TypeError, ValueError):
-        raise ValueError(f"window must be a fraction in (0, 1] or None, got {window!r}") from None
+        raise JaxmblError(f"window must be a fraction in (0, 1] or None, got {window!r}") from None
     if not 0 < w <= 1:
-        raise ValueError(f"window must be a fraction in (0, 1] or None, got {window!r}")
+        raise JaxmblError(f"window must be a fraction in (0, 1] or None, got {window!r}")
     count = max(1, int(round(w * n)))
     return (n - count) // 2, count
 
@@ -92,19 +93,19 @@ def _validated(H, sector):
     if array:
         H = jnp.asarray(H)
         if H.ndim < 2 or H.shape[-1] != H.shape[-2]:
-            raise ValueError(f"H must be square (..., D, D), got shape {H.shape}")
+            raise JaxmblError(f"H must be square (..., D, D), got shape {H.shape}")
         n_sites = H.shape[-1].bit_length() - 1
         if sector is not None and H.shape[-1] != 2**n_sites:
-            raise ValueError(f"sector needs a matrix of size 2**N, got D={H.shape[-1]}")
+            raise JaxmblError(f"sector needs a matrix of size 2**N, got D={H.shape[-1]}")
     elif hasattr(H, "n_sites") and hasattr(H, "dense"):
         n_sites = int(H.n_sites)
     else:
-        raise ValueError(
+        raise TypeError(
             f"H must be a PauliSum, an operator with n_sites and dense(), or an array; got {type(H).__name__}"
         )
     basis = None if sector is None else sector_basis(n_sites, sector)  # validates sector
     if sector is None and n_sites > MAX_FULL_SITES:
-        raise ValueError(
+        raise JaxmblError(
             f"n_sites={n_sites} is too large for dense diagonalization in the full space (N <= "
             f"{MAX_FULL_SITES}): one 2**{n_sites} x 2**{n_sites} complex matrix needs "
             f"{16 * 4.0**n_sites / 2**30:.3g} GiB; pass sector= to diagonalize a total-S^z block"
@@ -116,17 +117,17 @@ def _validated(H, sector):
     if is_pauli_sum(H):
         if not is_traced(H):  # checked once for the whole batch, on the coefficients (cheap)
             if sector is not None and not H.conserves_total_z():
-                raise ValueError(f"sector={sector!r} was requested but H does not conserve total Z")
+                raise JaxmblError(f"sector={sector!r} was requested but H does not conserve total Z")
             check_hermitian(H)
         return H
     mat = H if array else jnp.asarray(H.dense())
     if not array and mat.shape[-1] != 2**n_sites:
-        raise ValueError(f"H.dense() must be (..., 2**N, 2**N) for N={n_sites}, got {mat.shape}")
+        raise JaxmblError(f"H.dense() must be (..., 2**N, 2**N) for N={n_sites}, got {mat.shape}")
     if sector is not None and not is_traced(mat):
         sz = n_sites / 2 - basis_bits(n_sites).sum(axis=1)
         leak = float(np.max(np.abs(np.asarray(mat)) * (sz[:, None] != sz[None, :]), initial=0.0))
         if leak > HERMITIAN_RTOL * max(1.0, float(jnp.max(jnp.abs(mat)))):
-            raise ValueError(f"sector={sector!r} was requested but H does not conserve total Z (leak {leak:.3g})")
+            raise JaxmblError(f"sector={sector!r} was requested but H does not conserve total Z (leak {leak:.3g})")
     mats = mat if basis is None else mat[..., basis[:, None], basis[None, :]]
     check_hermitian(mats)
     return mats

@@ -7,7 +7,7 @@ The method of Sierant, Lewenstein and Zakrzewski, PRL 125, 156601 (2020), arXiv:
    ``E_min + energy_density (E_max - E_min)`` with the extreme Ritz values as ``E_min, E_max``.
 2. **Filter**: the Chebyshev expansion of ``delta(x - x_t)`` (no kernel), ``x = (E - c)/a``,
 
-   .. math:: p_K(x) = \frac{1}{2K + 1}\Big[1 + 2 \sum_{j=1}^K \cos(j\theta_t)\, T_j(x)\Big]
+   .. math:: p_K(x) = \frac{2}{2K + 1}\Big[1 + 2 \sum_{j=1}^K \cos(j\theta_t)\, T_j(x)\Big]
              = \frac{D_K(\theta - \theta_t) + D_K(\theta + \theta_t)}{2K + 1},
 
    with ``x = cos(theta)``, ``x_t = cos(theta_t)`` and the Dirichlet kernel
@@ -64,8 +64,9 @@ from jaxmbl._hamiltonians.block_operator import block_operator
 from jaxmbl._hamiltonians.chebyshev import chebyshev_series, lanczos_bounds
 from jaxmbl._hamiltonians.polynomial import OperatorView, operator_view
 
-_LOBE, _LOBE_MAX = 1.5, 2.6  # (K + 1/2) phi of the k-th level: the target, and the restart threshold
+_LOBE = 1.5  # (K + 1/2) phi of the k-th level aimed at (p ~ 0.66)
 _ETA = 1e-3  # resolution of the filter values when counting the levels above p_min
+_LOBE_FLOOR = 0.15  # above the positive sidelobes (< 0.13): the Ritz vectors of p(H) that enter Rayleigh-Ritz on H
 _BOUND_STEPS, _BOUND_BLOCK = 150, 4
 _SENTINEL_T = -10.0  # Ritz value of p(H) given to unused rows (|p| <= 2 on the spectrum)
 
@@ -171,40 +172,43 @@ def _prepare_one(params, key, *, view: OperatorView):
 
 
 def _check(cfg, s: _State, mv, t, tol_abs):
-    """Rayleigh-Ritz on H and on p(H), the residuals and the convergence tests of the module docstring."""
+    """Rayleigh-Ritz on p(H) and, in its main lobe, on H; the residuals and the convergence tests."""
     basis, c, a = s.basis, (s.hi + s.lo) / 2, (s.hi - s.lo) / 2
     valid = (jnp.arange(cfg.capacity) < basis.n) & basis.live[: cfg.capacity]
-    far = s.hi + 10 * a + 1.0
-    A_full = bl.hermitian(basis.A, valid, far)
-    E, Y = jnp.linalg.eigh(A_full)
-    dist = jnp.where(E > s.hi + 5 * a, jnp.inf, jnp.abs(E - t))
-    order = jnp.argsort(dist)[: cfg.n_cand]
-    E_c, Y_c, d_c = E[order], Y[:, order], dist[order]
-    res = bl.ritz_residuals(basis, Y_c, E_c, mv, cfg.block)
-    conv = (res <= tol_abs) & jnp.isfinite(d_c)
-    delta = d_c[cfg.k - 1]
-    p_min = jnp.minimum(filter_value(t - delta, t, c, a, s.K), filter_value(t + delta, t, c, a, s.K))
-    x_k = (s.K + 0.5) * _window_angle(t, delta, c, a)
-
     theta, S = jnp.linalg.eigh(bl.hermitian(basis.T, valid, _SENTINEL_T))
     last = lax.dynamic_slice_in_dim(S, basis.n - cfg.block, cfg.block).astype(basis.G.dtype)
     rho = jnp.sqrt(jnp.abs(jnp.real(jnp.einsum("ij,ik,kj->j", jnp.conj(last), basis.G, last))))
     rvalid = theta > _SENTINEL_T / 2
+    # H is diagonalized in the span of the Ritz vectors of p(H) in the main lobe only: the rest of the
+    # Krylov space mixes far-away levels into spurious interior Ritz values.
+    lobe = rvalid & (theta >= _LOBE_FLOOR)
+    far = s.hi + 10 * a + 1.0
+    A_full = bl.hermitian(basis.A, valid, far)
+    Sl = S * lobe[None, :].astype(S.dtype)
+    A_lobe = jnp.matmul(jnp.conj(Sl.T), jnp.matmul(A_full, Sl)) + jnp.diag(jnp.where(lobe, 0, far).astype(S.dtype))
+    E, Y = jnp.linalg.eigh(A_lobe)
+    dist = jnp.where(E > s.hi + 5 * a, jnp.inf, jnp.abs(E - t))
+    order = jnp.argsort(dist)[: cfg.n_cand]
+    E_c, d_c, C = E[order], dist[order], jnp.matmul(S, Y[:, order])
+    res = bl.ritz_residuals(basis, C, E_c, mv, cfg.block)
+    conv = (res <= tol_abs) & jnp.isfinite(d_c)
+    near = jnp.argsort(jnp.where(conv, d_c, jnp.inf))[: cfg.k]  # the k nearest converged pairs
+    ok_k = jnp.sum(conv) >= cfg.k
+    delta = d_c[near[-1]]
+    p_min = jnp.minimum(filter_value(t - delta, t, c, a, s.K), filter_value(t + delta, t, c, a, s.K))
     resolved = jnp.all(~(rvalid & (theta + rho >= p_min)) | (rho <= _ETA))
     n_p = jnp.sum(rvalid & (theta >= p_min - _ETA))
     n_h = jnp.sum(conv & (filter_value(E_c, t, c, a, s.K) >= p_min - _ETA))
-    ok_k = jnp.all(conv[: cfg.k])
-    blowup = jnp.any(rvalid & (theta > 2.5)) | jnp.any(valid & (jnp.abs(E - c) > a * (1 + 1e-6)) & (E < far - a))
-    done = ok_k & resolved & (n_h >= n_p) & (x_k <= _LOBE_MAX) & ~blowup
-    jax.debug.print("  ok_k={a} resolved={b} n_h={c} n_p={d} x_k={e} pmin={f} nconv={g} res={r}", a=ok_k, b=resolved, c=n_h, d=n_p, e=x_k, f=p_min, g=jnp.sum(conv), r=res[:cfg.k])
-    # Fewer levels than estimated in the window: predict delta_k from the converged prefix.
-    prefix = jnp.sum(jnp.cumprod(conv.astype(jnp.int32)))
-    delta_est = jnp.where(prefix >= cfg.k, delta, d_c[jnp.maximum(prefix - 1, 0)] * cfg.k / jnp.maximum(prefix, 1))
-    early = (prefix >= max(2, cfg.k // 4)) & ((s.K + 0.5) * _window_angle(t, delta_est, c, a) > 1.25 * _LOBE_MAX)
-    bad_degree = (ok_k & (x_k > _LOBE_MAX)) | (~ok_k & early)
+    valid_e = E < s.hi + 5 * a
+    blowup = jnp.any(rvalid & (theta > 2.5)) | jnp.any(valid_e & (jnp.abs(E - c) > a * (1 + 1e-6)))
+    done = ok_k & resolved & (n_h >= n_p) & ~blowup
+    # Too sharp a filter: the whole main lobe is resolved and holds fewer than k levels.
+    lobe_resolved = jnp.all(~(rvalid & (theta + rho >= _LOBE_FLOOR)) | (rho <= _ETA))
+    n_lobe = jnp.sum(lobe)
+    narrow = ~ok_k & lobe_resolved & (n_lobe < cfg.k)
+    K_narrow = jnp.maximum(2, (s.K * jnp.maximum(n_lobe, 1) / (1.9 * cfg.k)).astype(jnp.int32))
     return {
-        "done": done, "blowup": blowup, "bad_degree": bad_degree, "delta": delta_est, "theta": theta, "S": S,
-        "A_full": A_full, "E": E_c[: cfg.k], "Y": Y_c[:, : cfg.k], "R": res[: cfg.k],
+        "done": done, "blowup": blowup, "narrow": narrow, "K_narrow": K_narrow, "theta": theta, "S": S, "A_full": A_full, "E": E_c[near], "Y": C[:, near], "R": res[near],
     }  # fmt: skip
 
 
@@ -218,44 +222,42 @@ def _solve_one(params, key, pre, t, tol, *, view: OperatorView, cfg: _Config):
     K0 = _degree_for(t, cfg.k / (2 * _density(t, pre, dim)), (hi + lo) / 2, (hi - lo) / 2, cfg.max_degree)
     k_start, k_inject = jr.split(jr.fold_in(key, 2))
 
-    def fresh(i):
-        return bl.start(jr.fold_in(k_start, i), b, cfg.capacity, dim, view.dtype, view.dtype)
-
     def body(s: _State):
         c, a = (s.hi + s.lo) / 2, (s.hi - s.lo) / 2
         th0 = _angle(t, c, a)
         norm = 2 * s.K + 1.0
 
         def coef(j):
-            return jnp.where(j == 0, 1.0, 2 * jnp.cos(j * th0)) / norm
+            return jnp.where(j == 0, 2.0, 4 * jnp.cos(j * th0)) / norm
 
         basis = bl.expand(s.basis, lambda Z: chebyshev_series(mv, Z, c, a, coef, s.K), jr.fold_in(k_inject, s.steps))
         s = s._replace(basis=basis, matvecs=s.matvecs + s.K * b + cfg.n_cand, steps=s.steps + 1)
         chk = _check(cfg, s, mv, t, tol_abs)
         s = s._replace(done=chk["done"], E=chk["E"], S=chk["Y"], R=chk["R"])
         can = s.restarts < cfg.max_restarts
-        redo = ~s.done & (chk["bad_degree"] | chk["blowup"]) & can
+        redo_wanted = ~s.done & (chk["narrow"] | chk["blowup"])
+        redo = ~s.done & (chk["narrow"] | chk["blowup"]) & can
         full = ~s.done & ~redo & (s.basis.n + b > cfg.capacity)
 
         def degree_restart(s):
             widen = jnp.where(chk["blowup"], 0.25 * (s.hi - s.lo), 0.0)
             lo, hi = s.lo - widen, s.hi + widen
-            K = _degree_for(t, chk["delta"], (hi + lo) / 2, (hi - lo) / 2, cfg.max_degree)
-            return s._replace(basis=fresh(s.restarts + 1), lo=lo, hi=hi, K=K, restarts=s.restarts + 1)
+            wider = jnp.ceil(s.K * (hi - lo) / (s.hi - s.lo)).astype(jnp.int32)
+            K = jnp.minimum(jnp.where(chk["narrow"], chk["K_narrow"], wider), cfg.max_degree)
+            return s._replace(basis=bl.restart_from_pending(s.basis), lo=lo, hi=hi, K=K, restarts=s.restarts + 1)
 
         def thick(s):
             basis = bl.thick_restart(s.basis, chk["theta"], chk["S"], chk["A_full"], cfg.keep)
             return s._replace(basis=basis, restarts=s.restarts + 1)
 
-        jax.debug.print("step {st} n={n} K={K} done={d} redo={r} full={f} blow={b} bad={bd} delta={de}", st=s.steps, n=s.basis.n, K=s.K, d=s.done, r=redo, f=full, b=chk["blowup"], bd=chk["bad_degree"], de=chk["delta"])
         s = lax.cond(redo, degree_restart, lambda s: s, s)
         s = lax.cond(full & can, thick, lambda s: s, s)
-        return s._replace(stop=s.done | (~can & (full | chk["bad_degree"] | chk["blowup"])))
+        return s._replace(stop=s.done | (~can & (full | redo_wanted)))
 
     rdt = jnp.real(jnp.zeros((), view.dtype)).dtype
     zero_i = jnp.zeros((), jnp.int32)
     s0 = _State(
-        fresh(0), lo, hi, K0, zero_i, jnp.asarray(_BOUND_BLOCK * min(_BOUND_STEPS, dim), jnp.int32), zero_i,
+        bl.start(bl.random_block(k_start, b, dim, view.dtype), cfg.capacity), lo, hi, K0, zero_i, jnp.asarray(_BOUND_BLOCK * min(_BOUND_STEPS, dim), jnp.int32), zero_i,
         jnp.zeros((), bool), jnp.zeros((), bool), jnp.zeros(cfg.k, rdt), jnp.zeros((cfg.capacity, cfg.k), view.dtype),
         jnp.full(cfg.k, jnp.inf, rdt),
     )  # fmt: skip

@@ -55,6 +55,7 @@ from jax import lax
 from jaxmbl._core.batching import batch_shape, is_pauli_sum, is_traced, map_batch
 from jaxmbl._core.conventions import complex_dtype, real_dtype
 from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST, chebyshev_exp_coefficients
 from jaxmbl._core.limits import check_state_memory
 from jaxmbl._core.operators import as_operator
@@ -413,12 +414,12 @@ def krylov_evolve(
         ((3, 4), True)
     """
     if method not in ("lanczos", "chebyshev"):
-        raise ValueError(f"method must be 'lanczos' or 'chebyshev', got {method!r}")
+        raise JaxmblError(f"method must be 'lanczos' or 'chebyshev', got {method!r}")
     for name, value, low in (("krylov_dim", krylov_dim, 2), ("cheb_order", cheb_order, 2), ("max_steps", max_steps, 1)):
         if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            raise JaxmblError(f"{name} must be an integer >= {low}, got {value!r}")
     if not is_traced(error_tol) and not (0 < float(error_tol) < 1):
-        raise ValueError(f"error_tol must lie in (0, 1), got {error_tol!r}")
+        raise JaxmblError(f"error_tol must lie in (0, 1), got {error_tol!r}")
     if mv_fn is None:
         if isinstance(H, np.ndarray | jax.Array) or hasattr(H, "mv"):
             H, mv_fn = as_operator(H), _mv
@@ -429,22 +430,22 @@ def krylov_evolve(
     rdt = real_dtype(dtype)
     psi0 = jnp.asarray(psi0)
     if psi0.ndim == 0:
-        raise ValueError(f"psi0 must have shape (..., D), got {psi0.shape}")
+        raise JaxmblError(f"psi0 must have shape (..., D), got {psi0.shape}")
     psi0 = psi0.astype(complex_dtype(rdt) if dtype is not None else jnp.promote_types(psi0.dtype, complex_dtype(rdt)))
     dim = psi0.shape[-1]
     ts, scalar = check_times(ts, rdt) if not is_traced(ts) else (jnp.asarray(ts, rdt), jnp.ndim(ts) == 0)
     ts = jnp.atleast_1d(ts)
     if ts.ndim != 1:
-        raise ValueError(f"ts must be a scalar or a 1D array of times, got shape {ts.shape}")
+        raise JaxmblError(f"ts must be a scalar or a 1D array of times, got shape {ts.shape}")
     user_bounds = None if spectral_bounds is None else jnp.asarray(spectral_bounds, rdt)
     if user_bounds is not None:
         if user_bounds.shape != (2,) or (not is_traced(user_bounds) and not user_bounds[1] >= user_bounds[0]):
-            raise ValueError(f"spectral_bounds must be (E_min, E_max) with E_min <= E_max, got {spectral_bounds!r}")
+            raise JaxmblError(f"spectral_bounds must be (E_min, E_max) with E_min <= E_max, got {spectral_bounds!r}")
     batch = batch_shape(H)
     if hasattr(H, "n_sites"):
         n_sites = int(H.n_sites)
         if dim != 2**n_sites:
-            raise ValueError(
+            raise JaxmblError(
                 f"psi0 must have shape (..., 2**N) = (..., {2**n_sites}) for N={n_sites}, got {psi0.shape}"
             )
         n_out = (ts.shape[0] if observables is None else 1) * max(1, int(np.prod(psi0.shape[:-1])))

@@ -27,6 +27,7 @@ import jax.random as jr
 import numpy as np
 
 from jaxmbl._core.conventions import PAULI, complex_dtype, real_dtype
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._hamiltonians.pauli import PauliSum, _from_labels
@@ -37,11 +38,11 @@ def _check_real(name, value, *, positive=False, nonnegative=False):
     if isinstance(value, jax.core.Tracer):
         return value
     if np.ndim(value) != 0 or np.iscomplexobj(value):
-        raise ValueError(f"{name} must be a real scalar, got {value!r}")
+        raise JaxmblError(f"{name} must be a real scalar, got {value!r}")
     v = float(value)
     if not np.isfinite(v) or (positive and v <= 0) or (nonnegative and v < 0):
         need = "> 0" if positive else ">= 0" if nonnegative else "finite"
-        raise ValueError(f"{name} must be finite and {need}, got {value!r}")
+        raise JaxmblError(f"{name} must be finite and {need}, got {value!r}")
     return value
 
 
@@ -163,11 +164,11 @@ def random_local_perturbation(key, lattice, *, k=2, norm=1.0, dtype=None) -> Pau
     """
     lattice = as_lattice(lattice)
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= lattice.n_sites:
-        raise ValueError(f"k must be an integer in 1..{lattice.n_sites} (the number of sites), got {k!r}")
+        raise JaxmblError(f"k must be an integer in 1..{lattice.n_sites} (the number of sites), got {k!r}")
     norm = _check_real("norm", norm, positive=True)
     clusters = _clusters(lattice, int(k))
     if not clusters:
-        raise ValueError(f"lattice of shape {lattice.shape} has no connected cluster of k={k} sites")
+        raise JaxmblError(f"lattice of shape {lattice.shape} has no connected cluster of k={k} sites")
     strings, mats = _local_strings(int(k))
     dt = real_dtype(dtype)
     c = jr.normal(key, (len(clusters), len(strings)), dt)

@@ -27,6 +27,7 @@ import numpy as np
 
 from jaxmbl._core.conventions import PAULI_LETTERS, complex_dtype, real_dtype
 from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.operators import apply_batched
 from jaxmbl._core.validation import check_n_sites
 from jaxmbl._hamiltonians.pauli_kernels import (
@@ -98,9 +99,9 @@ def sector_basis(n_sites: int, sector) -> np.ndarray:
     try:
         n_down = n_sites / 2 - float(sector)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"sector must be a number (total S^z), got {sector!r}") from err
+        raise JaxmblError(f"sector must be a number (total S^z), got {sector!r}") from err
     if not n_down.is_integer() or not 0 <= n_down <= n_sites:
-        raise ValueError(f"sector={sector!r} is impossible for n_sites={n_sites}: S^z takes -N/2, -N/2 + 1, .., N/2")
+        raise JaxmblError(f"sector={sector!r} is impossible for n_sites={n_sites}: S^z takes -N/2, -N/2 + 1, .., N/2")
     basis = _fixed_popcount(n_sites, int(round(n_down)))
     basis.setflags(write=False)
     return basis
@@ -109,9 +110,9 @@ def sector_basis(n_sites: int, sector) -> np.ndarray:
 def _concrete_numpy(H, what, *, single=False):
     """(labels, coef) as numpy; batched operators come out as (realizations, M, N) and (realizations, M)."""
     if not (_is_concrete(H.paulis) and _is_concrete(H.coef)):
-        raise ValueError(f"PauliSum.{what} needs concrete values; call it outside jit/vmap")
+        raise JaxmblError(f"PauliSum.{what} needs concrete values; call it outside jit/vmap")
     if single and H.paulis.ndim != 2:
-        raise ValueError(f"{what} works on one operator, got paulis of shape {H.paulis.shape}; index or vmap")
+        raise JaxmblError(f"{what} works on one operator, got paulis of shape {H.paulis.shape}; index or vmap")
     labels, coef = np.asarray(H.paulis), np.asarray(H.coef)
     batch = int(np.prod(labels.shape[:-2]))
     return (labels, coef) if single else (labels.reshape(batch, *labels.shape[-2:]), coef.reshape(batch, -1))
@@ -143,11 +144,11 @@ def _coefficient_array(values, dtype):
     try:
         concrete = np.asarray([c for c in values if not isinstance(c, jax.core.Tracer)], dtype=np.complex128)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"coefficients must be scalar numbers, got {values!r}") from err
+        raise JaxmblError(f"coefficients must be scalar numbers, got {values!r}") from err
     if any(np.ndim(c) for c in values):
-        raise ValueError(f"coefficients must be scalars, got {values!r}")
+        raise JaxmblError(f"coefficients must be scalars, got {values!r}")
     if not np.all(np.isfinite(concrete)):
-        raise ValueError(f"coefficients must be finite, got {concrete[~np.isfinite(concrete)].tolist()}")
+        raise JaxmblError(f"coefficients must be finite, got {concrete[~np.isfinite(concrete)].tolist()}")
     rdt = real_dtype(dtype)
     want_complex = dtype is not None and jnp.issubdtype(jnp.dtype(dtype), jnp.complexfloating)
     cdt = complex_dtype(rdt) if want_complex or any(jnp.iscomplexobj(c) for c in values) else rdt
@@ -200,9 +201,9 @@ class PauliSum:
         if not (hasattr(p, "shape") and hasattr(p, "dtype") and hasattr(c, "shape")):
             return  # placeholder leaves (vmap axis specs, None, ..) pass through unchecked
         if len(p.shape) < 2 or p.shape[-1] != self.n_sites or c.shape != p.shape[:-1]:
-            raise ValueError(f"need paulis (M, n_sites={self.n_sites}) and coef (M,), got shapes {p.shape}, {c.shape}")
+            raise JaxmblError(f"need paulis (M, n_sites={self.n_sites}) and coef (M,), got shapes {p.shape}, {c.shape}")
         if not jnp.issubdtype(p.dtype, jnp.integer):
-            raise ValueError(f"paulis must be an integer array of labels 0..3, got dtype {p.dtype}")
+            raise JaxmblError(f"paulis must be an integer array of labels 0..3, got dtype {p.dtype}")
         if self._structure is None and p.ndim == 2 and _is_concrete(p):
             object.__setattr__(self, "_structure", _structure_of(p))
 
@@ -237,16 +238,16 @@ class PauliSum:
             try:
                 ops, sites, c = term
             except (TypeError, ValueError) as err:
-                raise ValueError(f"each term must be (ops, sites, coef), got {term!r}") from err
+                raise JaxmblError(f"each term must be (ops, sites, coef), got {term!r}") from err
             sites = [sites] if isinstance(sites, numbers.Integral) else list(sites)
             if not isinstance(ops, str) or len(ops) != len(sites):
-                raise ValueError(f"term {term!r}: operator string {ops!r} must have one letter per site ({len(sites)})")
+                raise JaxmblError(f"term {term!r}: operator string {ops!r} must have one letter per site ({len(sites)})")
             if bad := sorted(set(ops) - set(PAULI_LETTERS)):
-                raise ValueError(f"term {term!r}: unknown letters {bad}; use I, X, Y, Z")
+                raise JaxmblError(f"term {term!r}: unknown letters {bad}; use I, X, Y, Z")
             if bad := [s for s in sites if not isinstance(s, numbers.Integral) or not 0 <= s < n_sites]:
-                raise ValueError(f"term {term!r}: sites {bad} out of range 0..{n_sites - 1}")
+                raise JaxmblError(f"term {term!r}: sites {bad} out of range 0..{n_sites - 1}")
             if len(set(sites)) != len(sites):
-                raise ValueError(f"term {term!r}: duplicate sites {sorted({s for s in sites if sites.count(s) > 1})}")
+                raise JaxmblError(f"term {term!r}: duplicate sites {sorted({s for s in sites if sites.count(s) > 1})}")
             row[sites] = [PAULI_LETTERS.index(ch) for ch in ops]
             coefs.append(c)
         return _from_labels(labels, _coefficient_array(coefs, dtype), n_sites)
@@ -272,10 +273,10 @@ class PauliSum:
         """
         terms = list(terms)
         if n_sites is None and not terms:
-            raise ValueError("from_list needs at least one term, or n_sites for an empty sum")
+            raise JaxmblError("from_list needs at least one term, or n_sites for an empty sum")
         n_sites = check_n_sites(len(terms[0][0]) if n_sites is None else n_sites)
         if bad := [label for label, _ in terms if not isinstance(label, str) or len(label) != n_sites]:
-            raise ValueError(f"label {bad[0]!r} must be a string of length n_sites={n_sites}")
+            raise JaxmblError(f"label {bad[0]!r} must be a string of length n_sites={n_sites}")
         return cls.from_terms(n_sites, [(label, range(n_sites), c) for label, c in terms], dtype=dtype)
 
     # ------------------------------------------------------------ algebra
@@ -302,7 +303,7 @@ class PauliSum:
         if not isinstance(other, PauliSum):
             return NotImplemented
         if other.n_sites != self.n_sites:
-            raise ValueError(f"cannot add PauliSums on {self.n_sites} and {other.n_sites} sites")
+            raise JaxmblError(f"cannot add PauliSums on {self.n_sites} and {other.n_sites} sites")
         s1, s2 = self._structure, other._structure
         structure = None if s1 is None or s2 is None else _structure_of(np.concatenate([s1.labels, s2.labels]))
         paulis = jnp.concatenate([jnp.asarray(self.paulis, jnp.int8), jnp.asarray(other.paulis, jnp.int8)], axis=-2)
@@ -397,7 +398,7 @@ class PauliSum:
     # ------------------------------------------------------------ action and matrices
     def _single(self, what):
         if self.paulis.ndim != 2:
-            raise ValueError(f"{what} needs one operator, got paulis of shape {self.paulis.shape}; use jax.vmap")
+            raise JaxmblError(f"{what} needs one operator, got paulis of shape {self.paulis.shape}; use jax.vmap")
         if _is_concrete(self.paulis):  # derive from the actual values, never trust a carried structure
             return dataclasses.replace(self, _structure=_structure_of(self.paulis))
         return self
@@ -489,10 +490,10 @@ class PauliSum:
         H = self._single("dense")
         dim = 2**self.n_sites if sector is None else len(sector_basis(self.n_sites, sector))
         if sector is not None and _is_concrete(H.paulis) and _is_concrete(H.coef) and not H.conserves_total_z():
-            raise ValueError(f"sector={sector!r} requested, but H does not conserve total Z")
+            raise JaxmblError(f"sector={sector!r} requested, but H does not conserve total Z")
         if dim > _MAX_DENSE_DIM:
             gib = dim**2 * jnp.dtype(complex_dtype(self.coef.dtype)).itemsize / 2**30
-            raise ValueError(
+            raise JaxmblError(
                 f"dense(sector={sector!r}) at n_sites={self.n_sites} has {dim} rows and needs {gib:.3g} GiB, "
                 f"over the limit of {_MAX_DENSE_DIM} rows (n_sites = 14 in full space); use apply()"
             )

@@ -37,6 +37,7 @@ import numpy as np
 from jax import lax
 
 from jaxmbl._core.conventions import complex_dtype
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
 
 _UNROLL, _CHUNK = 64, 16  # traced-structure terms fused into one pass; more are scanned in chunks
@@ -91,7 +92,7 @@ def _structure_from_bytes(data: bytes, shape: tuple) -> _Structure:
 def _structure_of(paulis) -> _Structure:
     labels = np.asarray(paulis)
     if labels.size and (labels.min() < 0 or labels.max() > 3):
-        raise ValueError(f"paulis must hold labels 0..3 (I, X, Y, Z), got values in [{labels.min()}, {labels.max()}]")
+        raise JaxmblError(f"paulis must hold labels 0..3 (I, X, Y, Z), got values in [{labels.min()}, {labels.max()}]")
     return _structure_from_bytes(labels.astype(np.int8).tobytes(), labels.shape)
 
 

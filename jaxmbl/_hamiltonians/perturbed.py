@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxmbl._core.conventions import complex_dtype
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.limits import DENSE_MAX_SITES
 from jaxmbl._core.operators import apply_batched
 from jaxmbl._core.validation import check_hermitian
@@ -22,11 +23,11 @@ from jaxmbl._swingle.model import SwingleModel
 
 def _check_pair(model, V):
     if not isinstance(model, SwingleModel):
-        raise ValueError(f"model must be a SwingleModel, got {type(model).__name__}")
+        raise TypeError(f"model must be a SwingleModel, got {type(model).__name__}")
     if not isinstance(V, PauliSum):
-        raise ValueError(f"V must be a PauliSum, got {type(V).__name__}")
+        raise TypeError(f"V must be a PauliSum, got {type(V).__name__}")
     if V.n_sites != model.n_sites:
-        raise ValueError(f"V acts on {V.n_sites} sites but the model has n_sites={model.n_sites}")
+        raise JaxmblError(f"V acts on {V.n_sites} sites but the model has n_sites={model.n_sites}")
 
 
 class _MatrixFree:
@@ -103,7 +104,7 @@ class _MatrixFree:
             ValueError: for N > 12.
         """
         if self.n_sites > DENSE_MAX_SITES:
-            raise ValueError(f"dense() is for N <= {DENSE_MAX_SITES}, got n_sites={self.n_sites}; use apply()")
+            raise JaxmblError(f"dense() is for N <= {DENSE_MAX_SITES}, got n_sites={self.n_sites}; use apply()")
         eye = jnp.eye(2**self.n_sites, dtype=complex_dtype(self.model.dtype))
         # Broadcast explicitly: with batch_shape == (2**N,) an unbroadcast eye would count as per-realization.
         return jnp.swapaxes(apply_batched(self, jnp.broadcast_to(eye, self.batch_shape + eye.shape)), -1, -2)
@@ -182,7 +183,7 @@ def perturbed_model(model: SwingleModel, V: PauliSum, g) -> PerturbedModel:
     _check_pair(model, V)
     g = jnp.asarray(g)
     if g.ndim != 0 or jnp.iscomplexobj(g):
-        raise ValueError(f"g must be a real scalar, got {g!r}")
+        raise JaxmblError(f"g must be a real scalar, got {g!r}")
     check_hermitian(V, "V", context=" (so that H + gV is Hermitian)")
     return PerturbedModel(model=model, V=V, g=g.astype(model.dtype))
 

@@ -47,8 +47,9 @@ from jax import lax
 
 from jaxmbl._core.batching import is_traced
 from jaxmbl._core.conventions import complex_dtype, real_dtype
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
-from jaxmbl._core.validation import check_hermitian
+from jaxmbl._core.validation import check_hermitian, check_positive
 from jaxmbl._swingle.lbits import lbit_energies
 from jaxmbl._swingle.model import SwingleModel
 
@@ -175,10 +176,10 @@ def filter_ft(omega, gap):
         >>> filter_ft(jnp.array([0.0, 0.5, 2.0]), 1.0).tolist()[2]
         -0.5
     """
-    gap = _check_gap(gap)
+    gap = check_positive(gap, "gap")
     omega = jnp.asarray(omega, dtype=jnp.promote_types(jnp.asarray(omega).dtype, real_dtype(None)))
     if jnp.iscomplexobj(omega):
-        raise ValueError(f"omega must be real, got dtype {omega.dtype}")
+        raise JaxmblError(f"omega must be real, got dtype {omega.dtype}")
     return _filter_ft_core(omega, jnp.asarray(gap, omega.dtype))
 
 
@@ -208,7 +209,7 @@ def filter_time(t, gap):
         >>> abs(complex(filter_time(1e-9, 1.0)) - 0.5j) < 1e-8
         True
     """
-    gap = _check_gap(gap)
+    gap = check_positive(gap, "gap")
     t = jnp.asarray(t, dtype=jnp.promote_types(jnp.asarray(t).dtype, real_dtype(None)))
     return _filter_time_core(t, jnp.asarray(gap, t.dtype))
 
@@ -279,21 +280,9 @@ def _generator_eigen(filt, V, E, dV, dE, gap):
 
 
 # ----------------------------------------------------------------------------- checks
-def _check_gap(gap):
-    if is_traced(gap):
-        return gap
-    try:
-        value = float(gap)
-    except (TypeError, ValueError):
-        raise ValueError(f"gap must be a positive real number, got {gap!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"gap must be finite and > 0, got {gap!r}")
-    return value
-
-
 def _check_square_hermitian(H, name):
     if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
-        raise ValueError(f"{name} must be a square (D, D) matrix, got shape {H.shape}")
+        raise JaxmblError(f"{name} must be a square (D, D) matrix, got shape {H.shape}")
     check_hermitian(H, name)
 
 
@@ -305,10 +294,10 @@ def _make_filter(method, t_max, n_t, width, gap):
     if method == "spectral":
         return _Filter("spectral")
     if method != "time":
-        raise ValueError(f"method must be 'spectral' or 'time', got {method!r}")
+        raise JaxmblError(f"method must be 'spectral' or 'time', got {method!r}")
     t_max = float(t_max)
     if not np.isfinite(t_max) or t_max <= 0:
-        raise ValueError(f"t_max must be finite and > 0 (units of 1/gap), got {t_max!r}")
+        raise JaxmblError(f"t_max must be finite and > 0 (units of 1/gap), got {t_max!r}")
     need = None
     if width is not None and not is_traced(gap):
         x_max = float(width) / float(gap)
@@ -316,12 +305,12 @@ def _make_filter(method, t_max, n_t, width, gap):
         need = _NODE_BLOCK * max(4, math.ceil(2 * t_max * x_max / _NODE_BLOCK))
     if n_t is None:
         if need is None:
-            raise ValueError("method='time' under jit/vmap/grad needs an explicit n_t (quadrature nodes)")
+            raise JaxmblError("method='time' under jit/vmap/grad needs an explicit n_t (quadrature nodes)")
         n_t = need
     if int(n_t) != n_t or n_t < _NODE_BLOCK or n_t % _NODE_BLOCK:
-        raise ValueError(f"n_t must be a positive multiple of {_NODE_BLOCK}, got {n_t!r}")
+        raise JaxmblError(f"n_t must be a positive multiple of {_NODE_BLOCK}, got {n_t!r}")
     if need is not None and n_t < need:
-        raise ValueError(
+        raise JaxmblError(
             f"n_t={n_t} quadrature nodes cannot resolve energy differences up to {x_max:.3g} gap over "
             f"t_max={t_max:g}/gap; use n_t >= {need} (or None to choose it)"
         )
@@ -372,20 +361,20 @@ def quasi_adiabatic_generator(H_fn, s, *, gap, method: str = "spectral", t_max: 
         (16, 16)
     """
     if not callable(H_fn):
-        raise ValueError(f"H_fn must be a function s -> H(s), got {type(H_fn).__name__}")
+        raise TypeError(f"H_fn must be a function s -> H(s), got {type(H_fn).__name__}")
     if method not in ("spectral", "time"):
-        raise ValueError(f"method must be 'spectral' or 'time', got {method!r}")
-    gap = _check_gap(gap)
+        raise JaxmblError(f"method must be 'spectral' or 'time', got {method!r}")
+    gap = check_positive(gap, "gap")
     s = jnp.asarray(s)
     if s.ndim != 0 or jnp.iscomplexobj(s):
-        raise ValueError(f"s must be a real scalar, got shape {s.shape} and dtype {s.dtype}")
+        raise JaxmblError(f"s must be a real scalar, got shape {s.shape} and dtype {s.dtype}")
     s = s.astype(jnp.promote_types(s.dtype, real_dtype(None)))
     out = jax.eval_shape(H_fn, s)
     if isinstance(out, SwingleModel):
         if out.batch_shape:
-            raise ValueError(f"H_fn must return one realization, got batch shape {out.batch_shape}")
+            raise JaxmblError(f"H_fn must return one realization, got batch shape {out.batch_shape}")
         if out.n_sites > 12:
-            raise ValueError(f"the generator is dense: N <= 12, got n_sites={out.n_sites}")
+            raise JaxmblError(f"the generator is dense: N <= 12, got n_sites={out.n_sites}")
 
         def eigen_data(s):
             m = H_fn(s)
@@ -452,21 +441,21 @@ def stability_sensitivity(H, V, *, gap):
         >>> float(stability_sensitivity(model, V, gap=0.1)) > 0
         True
     """
-    gap = _check_gap(gap)
+    gap = check_positive(gap, "gap")
     if hasattr(V, "dense") and not isinstance(V, (np.ndarray, jax.Array)):
         V = V.dense()
     V = jnp.asarray(V)
     _check_square_hermitian(V, "V")
     if isinstance(H, SwingleModel):
         if H.batch_shape:
-            raise ValueError(f"H must be one realization, got batch shape {H.batch_shape}")
+            raise JaxmblError(f"H must be one realization, got batch shape {H.batch_shape}")
         if V.shape[0] != 2**H.n_sites:
-            raise ValueError(f"V must have shape (2**N, 2**N) = {(2**H.n_sites,) * 2}, got {V.shape}")
+            raise JaxmblError(f"V must have shape (2**N, 2**N) = {(2**H.n_sites,) * 2}, got {V.shape}")
         Ud, E = H.U.dense(), lbit_energies(H.h0)
         return _sensitivity_eigen(Ud, E, V.astype(Ud.dtype), jnp.asarray(gap, E.dtype))
     H = jnp.asarray(H)
     _check_square_hermitian(H, "H")
     if V.shape != H.shape:
-        raise ValueError(f"V must have the shape of H {H.shape}, got {V.shape}")
+        raise JaxmblError(f"V must have the shape of H {H.shape}, got {V.shape}")
     cdt = complex_dtype(jnp.promote_types(jnp.real(H).dtype, real_dtype(None)))
     return _sensitivity_dense(H.astype(cdt), V.astype(cdt), jnp.asarray(gap, jnp.finfo(cdt).dtype))

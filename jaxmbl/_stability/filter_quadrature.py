@@ -51,7 +51,9 @@ _T_GRID = np.arange(20.0, 501.0, 10.0)
 def _f_np(tau):
     """``f(tau)`` on the host from the filter's own quadrature nodes, in chunks (no big temporaries)."""
     x, w = _inner_nodes()
-    return np.concatenate([0.5 - np.sin(np.outer(t, x)) @ (w / x) for t in np.array_split(tau, max(1, tau.size // 512))])
+    return np.concatenate(
+        [0.5 - np.sin(np.outer(t, x)) @ (w / x) for t in np.array_split(tau, max(1, tau.size // 512))]
+    )
 
 
 @functools.lru_cache(maxsize=1)

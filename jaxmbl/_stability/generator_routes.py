@@ -30,9 +30,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmbl._core.errors import JaxmblError
+from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._hamiltonians.pauli import PauliSum
 from jaxmbl._hamiltonians.perturbed import PerturbedModel
-from jaxmbl._stability.families import DenseOperator, Family, as_operator
+from jaxmbl._stability.families import Family
 from jaxmbl._swingle.lbits import lbit_energies
 from jaxmbl._swingle.model import SwingleModel
 from jaxmbl._swingle.unitaries import GeneratorUnitary
@@ -154,7 +156,14 @@ def lbit_frame(route: str, fam: Family, s) -> LbitFrame:
             return H.U.rmv(dH.mv(H.U.mv(v)).astype(v.dtype))
 
         return LbitFrame(H.U, H.h0, B, jnp.max(E) - jnp.min(E), None)
-    raise ValueError(f"unknown exact route {route!r}")
+    raise JaxmblError(f"unknown exact route {route!r}")
+
+
+class _Dense(NamedTuple):
+    matrix: jax.Array
+
+    def mv(self, psi):
+        return jnp.matmul(self.matrix, psi.astype(jnp.result_type(self.matrix, psi)), precision=HIGHEST)
 
 
 def _dense_norm(M):
@@ -176,14 +185,15 @@ def generic(fam: Family, s) -> Generic:
         E = lbit_energies(H.h0)
         center, radius = (jnp.max(E) + jnp.min(E)) / 2, (jnp.max(E) - jnp.min(E)) / 2
     else:
-        H = as_operator(H)
-        lam = jnp.linalg.eigvalsh(H.matrix)
+        matrix = jnp.asarray(getattr(H, "matrix", H))  # a dense array or a DenseOperator
+        H = _Dense(matrix)
+        lam = jnp.linalg.eigvalsh(matrix)
         center, radius = (lam[-1] + lam[0]) / 2, (lam[-1] - lam[0]) / 2
         # eigvalsh is backward stable: widen by a few ulp of ||H|| so the bound really encloses spec(H)
         radius = radius + 64 * jnp.finfo(radius.dtype).eps * jnp.max(jnp.abs(lam))
     if isinstance(dH, PauliSum):
         dH_norm = _pauli_norm(dH)
-    elif isinstance(dH, DenseOperator):
+    elif getattr(dH, "matrix", None) is not None:  # a DenseOperator, whichever module made it
         dH_norm = _dense_norm(dH.matrix)
     elif fam.name == "perturbation" and isinstance(fam.params[1], PauliSum):
         dH_norm = _pauli_norm(fam.params[1])

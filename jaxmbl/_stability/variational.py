@@ -31,8 +31,9 @@ import optax
 from jax import lax
 
 from jaxmbl._core.conventions import complex_dtype, real_dtype
-from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.deprecation import key_moved_first, renamed_keywords
+from jaxmbl._core.errors import JaxmblError
+from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import DENSE_MAX_SITES
 from jaxmbl._core.validation import check_hermitian
@@ -62,10 +63,10 @@ def brickwork_sites(lattice: Lattice | int, depth: int) -> tuple:
     """
     lattice = as_lattice(lattice)
     if int(depth) != depth or depth < 1:
-        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+        raise JaxmblError(f"depth must be an integer >= 1, got {depth!r}")
     layers = lattice.bond_layers
     if not layers:
-        raise ValueError(f"lattice {lattice.shape} has no bonds to place gates on")
+        raise JaxmblError(f"lattice {lattice.shape} has no bonds to place gates on")
     return tuple(b for layer in range(int(depth)) for b in layers[layer % len(layers)])
 
 
@@ -91,7 +92,7 @@ def pauli_gates(theta):
     """
     theta = jnp.asarray(theta)
     if theta.shape[-1:] != (15,):
-        raise ValueError(f"theta must have shape (..., 15), got {theta.shape}")
+        raise JaxmblError(f"theta must have shape (..., 15), got {theta.shape}")
     # float32 theta stays in single precision (explicit fast mode); anything else uses the default.
     cdt = complex_dtype(theta.dtype if jnp.issubdtype(theta.dtype, jnp.floating) else real_dtype(None))
     c = jnp.concatenate([jnp.zeros(theta.shape[:-1] + (1,), theta.dtype), theta], axis=-1)
@@ -116,13 +117,13 @@ def _check_H(H, n_sites=None):
         H = H.dense()
     H = jnp.asarray(H)
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
-        raise ValueError(f"H must be a square (2**N, 2**N) matrix, got shape {H.shape}")
+        raise JaxmblError(f"H must be a square (2**N, 2**N) matrix, got shape {H.shape}")
     if n_sites is not None and H.shape[0] != 2**n_sites:
-        raise ValueError(f"H must have shape (2**N, 2**N) = {(2**n_sites,) * 2} for N={n_sites}, got {H.shape}")
+        raise JaxmblError(f"H must have shape (2**N, 2**N) = {(2**n_sites,) * 2} for N={n_sites}, got {H.shape}")
     check_hermitian(H)
     if not isinstance(H, jax.core.Tracer):
         if not np.any(np.asarray(H)):
-            raise ValueError("H is zero: the relative cost is undefined")
+            raise JaxmblError("H is zero: the relative cost is undefined")
     return H.astype(jnp.promote_types(H.dtype, complex_dtype(real_dtype(None))))
 
 
@@ -148,16 +149,16 @@ def offdiagonal_cost(U, H):
     n_sites = U.n_sites if isinstance(U, LocalUnitary) else None
     if isinstance(U, LocalUnitary):
         if U.batch_shape:
-            raise ValueError(f"U must be one realization, got batch shape {U.batch_shape}")
+            raise JaxmblError(f"U must be one realization, got batch shape {U.batch_shape}")
         if U.n_sites > DENSE_MAX_SITES:
-            raise ValueError(f"offdiagonal_cost is dense: N <= {DENSE_MAX_SITES}, got n_sites={U.n_sites}")
+            raise JaxmblError(f"offdiagonal_cost is dense: N <= {DENSE_MAX_SITES}, got n_sites={U.n_sites}")
     else:
         U = jnp.asarray(U)
         if U.ndim != 2 or U.shape[0] != U.shape[1]:
-            raise ValueError(f"U must be a LocalUnitary or a square matrix, got shape {U.shape}")
+            raise JaxmblError(f"U must be a LocalUnitary or a square matrix, got shape {U.shape}")
     H = _check_H(H, n_sites)
     if not isinstance(U, LocalUnitary) and U.shape != H.shape:
-        raise ValueError(f"U {U.shape} and H {H.shape} must have the same shape")
+        raise JaxmblError(f"U {U.shape} and H {H.shape} must have the same shape")
     return _cost_core(U, H)
 
 
@@ -234,13 +235,13 @@ def fit_lbits(
     sites = brickwork_sites(lattice, depth)
     n_sites = lattice.n_sites
     if n_sites > DENSE_MAX_SITES:
-        raise ValueError(f"fit_lbits uses the dense cost: N <= {DENSE_MAX_SITES}, got n_sites={n_sites}")
+        raise JaxmblError(f"fit_lbits uses the dense cost: N <= {DENSE_MAX_SITES}, got n_sites={n_sites}")
     H = _check_H(H, n_sites)
     if int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        raise JaxmblError(f"steps must be an integer >= 1, got {steps!r}")
     for name, value in (("learning_rate", learning_rate), ("init_scale", init_scale)):
         if not np.isfinite(value) or value < 0 or (name == "learning_rate" and value == 0):
-            raise ValueError(f"{name} must be finite and {'>' if name == 'learning_rate' else '>='} 0, got {value!r}")
+            raise JaxmblError(f"{name} must be finite and {'>' if name == 'learning_rate' else '>='} 0, got {value!r}")
     theta0 = init_scale * jr.normal(key, (len(sites), 15), dtype=jnp.real(H).dtype)
     U, E, final, history = _fit_core(H, theta0, sites, n_sites, int(steps), float(learning_rate))
     E = np.asarray(E)

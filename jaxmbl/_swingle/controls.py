@@ -31,6 +31,7 @@ import jax.random as jr
 import numpy as np
 
 from jaxmbl._core.conventions import basis_bits, complex_dtype
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import DENSE_MAX_SITES
@@ -141,7 +142,7 @@ def haar_models(key, lattice: Lattice | int, n: int, *, charge_conserving: bool 
     """
     lattice = as_lattice(lattice)
     if lattice.n_sites > DENSE_MAX_SITES:
-        raise ValueError(f"haar_models needs N <= {DENSE_MAX_SITES}, got n_sites={lattice.n_sites}")
+        raise JaxmblError(f"haar_models needs N <= {DENSE_MAX_SITES}, got n_sites={lattice.n_sites}")
     models = (sample_fn or sample_models)(key, lattice, n, **kwargs)
     cdt = complex_dtype(models.dtype)
     draw = (

@@ -16,6 +16,7 @@ from jax import lax
 
 from jaxmbl._core.conventions import complex_dtype
 from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.limits import check_state_memory
 from jaxmbl._core.validation import check_times
 from jaxmbl._swingle.lbits import lbit_phases
@@ -74,7 +75,7 @@ def evolve_exact(model: SwingleModel, psi0, ts, observables=None, *, time_batch:
         (8,)
     """
     if not isinstance(model, SwingleModel):
-        raise ValueError(f"model must be a SwingleModel, got {type(model).__name__}")
+        raise TypeError(f"model must be a SwingleModel, got {type(model).__name__}")
     n = model.n_sites
     cdt = complex_dtype(model.dtype)
     psi0 = check_psi(psi0, n, "psi0").astype(jnp.promote_types(jnp.asarray(psi0).dtype, cdt))
@@ -84,7 +85,7 @@ def evolve_exact(model: SwingleModel, psi0, ts, observables=None, *, time_batch:
         n_out = ts.shape[0] * max(1, int(np.prod(psi0.shape[:-1]))) * max(1, int(np.prod(model.batch_shape)))
         check_state_memory(n, n_out, cdt, what="output states (pass observables= to reduce them)")
     if time_batch is not None and (int(time_batch) != time_batch or time_batch < 1):
-        raise ValueError(f"time_batch must be a positive integer, got {time_batch!r}")
+        raise JaxmblError(f"time_batch must be a positive integer, got {time_batch!r}")
     states = psi0.reshape(-1, 2**n)
 
     def one_model(m, states, ts):

@@ -29,6 +29,7 @@ from jax import lax
 from jaxmbl._core.batching import map_batch
 from jaxmbl._core.conventions import complex_dtype
 from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.limits import check_state_memory
 from jaxmbl._core.validation import check_times
 from jaxmbl._swingle.lbits import lbit_phases
@@ -38,11 +39,11 @@ from jaxmbl._swingle.unitaries import check_psi
 
 def _check_per_realization(model, psi, name):
     if not isinstance(model, SwingleModel):
-        raise ValueError(f"model must be a SwingleModel, got {type(model).__name__}")
+        raise TypeError(f"model must be a SwingleModel, got {type(model).__name__}")
     psi = check_psi(psi, model.n_sites, name)
     batch = model.batch_shape
     if psi.shape[: len(batch)] != batch:
-        raise ValueError(
+        raise JaxmblError(
             f"{name} must hold one state (or one batch of states) per realization, i.e. start with the "
             f"model's batch shape {batch}; got shape {psi.shape} (use jnp.broadcast_to for a shared state)"
         )
@@ -162,7 +163,7 @@ def evolve_lbit_frame(model, chi0, ts, observables=None, *, time_batch: int | No
     ts, scalar = check_times(ts, model.dtype)
     ts = jnp.atleast_1d(ts)
     if time_batch is not None and (int(time_batch) != time_batch or time_batch < 1):
-        raise ValueError(f"time_batch must be a positive integer, got {time_batch!r}")
+        raise JaxmblError(f"time_batch must be a positive integer, got {time_batch!r}")
     if observables is None:
         check_state_memory(
             model.n_sites,
@@ -171,7 +172,7 @@ def evolve_lbit_frame(model, chi0, ts, observables=None, *, time_batch: int | No
             what="output states (pass observables= to reduce them)",
         )
     elif not callable(observables):
-        raise ValueError(f"observables must be a function f(psi, chi), got {observables!r}")
+        raise TypeError(f"observables must be a function f(psi, chi), got {observables!r}")
     out = _evolve_lbit_core(model, chi0, ts, observables or _states_only, time_batch)
     if scalar:
         axis = len(model.batch_shape)

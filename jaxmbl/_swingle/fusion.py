@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST, apply_two_site
 
 #: Largest block size applied as an elementwise expression; larger blocks use a contraction.
@@ -68,7 +69,7 @@ def plan_blocks(sites: tuple, max_sites: int) -> tuple:
         (((0, 1), (0,)), ((1, 2, 3), (1, 2)))
     """
     if max_sites < 2:
-        raise ValueError(f"max_sites must be >= 2 (a block must hold a two-site gate), got {max_sites}")
+        raise JaxmblError(f"max_sites must be >= 2 (a block must hold a two-site gate), got {max_sites}")
     supports: list[set] = []
     members: list[list] = []
     for g, pair in enumerate(sites):

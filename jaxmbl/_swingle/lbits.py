@@ -17,11 +17,12 @@ import jax.random as jr
 import numpy as np
 
 from jaxmbl._core.conventions import real_dtype, site_mask
-from jaxmbl._core.kernels import mobius_transform, zeta_transform
 from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.errors import JaxmblError
+from jaxmbl._core.kernels import mobius_transform, zeta_transform
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import check_state_memory
-from jaxmbl._core.validation import check_n_sites
+from jaxmbl._core.validation import check_n_sites, check_positive
 
 TWO_PI = 2 * np.pi
 # 2 pi to 40 digits, so the low part of its split is exact to far below an ulp.
@@ -129,20 +130,20 @@ def lbit_hamiltonian(n_sites: int, terms, *, dtype=None) -> LbitHamiltonian:
     for sites, value in items:
         sites_t = tuple(sorted(int(s) for s in np.atleast_1d(sites)))
         if not sites_t:
-            raise ValueError("terms: empty site tuple (a constant shift is not an l-bit coupling)")
+            raise JaxmblError("terms: empty site tuple (a constant shift is not an l-bit coupling)")
         if any(not 0 <= s < n_sites for s in sites_t):
-            raise ValueError(f"terms: sites {tuple(sites)} out of range 0..{n_sites - 1}")
+            raise JaxmblError(f"terms: sites {tuple(sites)} out of range 0..{n_sites - 1}")
         if len(set(sites_t)) != len(sites_t):
-            raise ValueError(f"terms: repeated site in {tuple(sites)} (P_r^2 = P_r, merge it)")
+            raise JaxmblError(f"terms: repeated site in {tuple(sites)} (P_r^2 = P_r, merge it)")
         value = float(value)
         if not np.isfinite(value):
-            raise ValueError(f"terms: non-finite coupling {value} on sites {sites_t}")
+            raise JaxmblError(f"terms: non-finite coupling {value} on sites {sites_t}")
         group = groups.setdefault(len(sites_t), {})
         if sites_t in group:
-            raise ValueError(f"terms: sites {sites_t} appear twice")
+            raise JaxmblError(f"terms: sites {sites_t} appear twice")
         group[sites_t] = value
     if not groups:
-        raise ValueError("terms: no couplings given")
+        raise JaxmblError("terms: no couplings given")
     dt = real_dtype(dtype)
     orders = sorted(groups)
     sites = tuple(tuple(sorted(groups[k])) for k in orders)
@@ -248,21 +249,21 @@ def sample_lbit_hamiltonian(
     """
     lattice = as_lattice(lattice)
     traced_xi = isinstance(xi, jax.core.Tracer)
-    xi = xi if traced_xi else _check_positive("xi", xi)
-    J0 = J0 if isinstance(J0, jax.core.Tracer) else _check_positive("J0", J0)
+    xi = xi if traced_xi else check_positive(xi, "xi")
+    J0 = J0 if isinstance(J0, jax.core.Tracer) else check_positive(J0, "J0")
     if int(max_order) != max_order or max_order < 1:
-        raise ValueError(f"max_order must be an integer >= 1, got {max_order!r}")
+        raise JaxmblError(f"max_order must be an integer >= 1, got {max_order!r}")
     if not 0 < cutoff < 1:
-        raise ValueError(f"cutoff must lie in (0, 1), got {cutoff!r}")
+        raise JaxmblError(f"cutoff must lie in (0, 1), got {cutoff!r}")
     if max_range is None:
         if traced_xi:
-            raise ValueError(
+            raise JaxmblError(
                 "xi is traced (jax.grad/jit/vmap over xi), so the cutoff xi*ln(1/cutoff) is unknown: pass "
                 "max_range=, the largest term extent ell(S) to keep (a static float, e.g. xi_max * ln(1/cutoff))"
             )
         max_range = xi * np.log(1.0 / cutoff)
     else:
-        max_range = _check_positive("max_range", max_range)
+        max_range = check_positive(max_range, "max_range")
     dt = real_dtype(dtype)
     groups = lbit_terms(lattice, int(max_order), float(max_range))
     keys = jr.split(key, len(groups))
@@ -279,16 +280,6 @@ def sample_lbit_hamiltonian(
         coef.append(c)
         sites.append(sites_k)
     return LbitHamiltonian(coef=tuple(coef), sites=tuple(sites), n_sites=lattice.n_sites)
-
-
-def _check_positive(name, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from err
-    if not np.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return v
 
 
 def subset_sum(h0: LbitHamiltonian, values):
@@ -384,16 +375,16 @@ def couplings_from_energies(E, *, cutoff: float = 1e-12, max_order: int | None =
     E = np.asarray(E)
     n_sites = int(round(np.log2(E.shape[-1]))) if E.ndim == 1 and E.size else -1
     if n_sites < 1 or 2**n_sites != E.shape[-1]:
-        raise ValueError(f"E must have shape (2**N,) with N >= 1, got {E.shape}")
+        raise JaxmblError(f"E must have shape (2**N,) with N >= 1, got {E.shape}")
     check_state_memory(n_sites, 1, E.dtype, what="energy vectors")
     scale = max(float(np.max(np.abs(E))), np.finfo(np.float64).tiny)
     if abs(float(E[0])) > cutoff * scale + 1e-300:
-        raise ValueError(f"E[0] must be 0 (H0 has no constant term), got {float(E[0])}")
+        raise JaxmblError(f"E[0] must be 0 (H0 has no constant term), got {float(E[0])}")
     J = np.asarray(mobius_transform(jnp.asarray(E), n_sites))
     keep = np.nonzero(np.abs(J) > cutoff * scale)[0]
     bits = [tuple(r for r in range(n_sites) if (m >> (n_sites - 1 - r)) & 1) for m in keep]
     terms = [(s, J[m]) for s, m in zip(bits, keep) if s]
     if max_order is not None and any(len(s) > max_order for s, _ in terms):
         worst = max(len(s) for s, _ in terms)
-        raise ValueError(f"max_order={max_order} but E contains couplings of order {worst}")
+        raise JaxmblError(f"max_order={max_order} but E contains couplings of order {worst}")
     return lbit_hamiltonian(n_sites, terms, dtype=E.dtype)

@@ -17,8 +17,9 @@ import numpy as np
 
 from jaxmbl._core.batching import map_batch
 from jaxmbl._core.conventions import complex_dtype
-from jaxmbl._core.io import atomic_write_bytes
 from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.errors import JaxmblError
+from jaxmbl._core.io import atomic_write_bytes
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import check_state_memory
 from jaxmbl._core.operators import apply_batched
@@ -185,7 +186,7 @@ def sample_model(
     """
     lattice = as_lattice(lattice)
     if unitary not in ("circuit", "generator"):
-        raise ValueError(f"unitary must be 'circuit' or 'generator', got {unitary!r}")
+        raise JaxmblError(f"unitary must be 'circuit' or 'generator', got {unitary!r}")
     k_h0, k_u = jr.split(key)
     h0 = sample_lbit_hamiltonian(
         k_h0, lattice, xi=xi, J0=J0, max_order=max_order, cutoff=cutoff, max_range=max_range, dtype=dtype
@@ -248,7 +249,7 @@ def sample_models(key, lattice: Lattice | int, n: int, *, start: int = 0, **kwar
         ((4,), 6)
     """
     if int(n) != n or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+        raise JaxmblError(f"n must be an integer >= 1, got {n!r}")
     lattice = as_lattice(lattice)
     return jax.vmap(lambda k: sample_model(k, lattice, **kwargs))(realization_keys(key, int(n), start))
 
@@ -277,7 +278,7 @@ def map_realizations(fn, model: SwingleModel, *args):
         (3,)
     """
     if not isinstance(model, SwingleModel):
-        raise ValueError(f"model must be a SwingleModel, got {type(model).__name__}")
+        raise TypeError(f"model must be a SwingleModel, got {type(model).__name__}")
     return map_batch(fn, model, model.batch_shape, *args)
 
 
@@ -308,7 +309,7 @@ def energies(model):
     """
     h0 = model.h0 if isinstance(model, SwingleModel) else model
     if not isinstance(h0, LbitHamiltonian):
-        raise ValueError(f"model must be a SwingleModel or LbitHamiltonian, got {type(model).__name__}")
+        raise TypeError(f"model must be a SwingleModel or LbitHamiltonian, got {type(model).__name__}")
     check_state_memory(h0.n_sites, max(1, int(np.prod(h0.batch_shape))), h0.dtype, what="energy vectors")
     return map_batch(_energies_core, h0, h0.batch_shape)
 
@@ -316,13 +317,13 @@ def energies(model):
 def _check_indices(idx, n_sites):
     if isinstance(idx, jax.core.Tracer):
         if not jnp.issubdtype(idx.dtype, jnp.integer):
-            raise ValueError(f"idx must be integer basis indices, got dtype {idx.dtype}")
+            raise JaxmblError(f"idx must be integer basis indices, got dtype {idx.dtype}")
         return idx  # values unknown under a transform: out-of-range indices give zero vectors
     idx_np = np.asarray(idx)
     if idx_np.dtype.kind not in "iu":
-        raise ValueError(f"idx must be integer basis indices, got dtype {idx_np.dtype}")
+        raise JaxmblError(f"idx must be integer basis indices, got dtype {idx_np.dtype}")
     if idx_np.size and (idx_np.min() < 0 or idx_np.max() >= 2**n_sites):
-        raise ValueError(
+        raise JaxmblError(
             f"idx must lie in 0..2**N-1 = 0..{2**n_sites - 1}, got values in [{idx_np.min()}, {idx_np.max()}]"
         )
     return jnp.asarray(idx_np)
@@ -399,7 +400,7 @@ def dense_hamiltonian(model):
         ((8, 8), True)
     """
     if model.n_sites > 12:
-        raise ValueError(f"dense_hamiltonian is for N <= 12, got n_sites={model.n_sites}")
+        raise JaxmblError(f"dense_hamiltonian is for N <= 12, got n_sites={model.n_sites}")
 
     def one(m):
         Ud = m.U.dense()
@@ -445,7 +446,7 @@ def save_model(path, model: SwingleModel) -> None:
         ['h0_coef_k1', 'h0_coef_k2', 'h0_coef_k3', 'h0_sites_k1']
     """
     if model.batch_shape:
-        raise ValueError(f"save_model saves one realization; model has batch shape {model.batch_shape}")
+        raise JaxmblError(f"save_model saves one realization; model has batch shape {model.batch_shape}")
     lat = model.lattice
     arrays = {
         "n_sites": np.int64(lat.n_sites),
@@ -503,9 +504,9 @@ def load_model(path, *, series_tol: float = 1e-12) -> SwingleModel:
         n_sites = int(data["n_sites"])
         kind = str(data["u_kind"])
     except KeyError as err:
-        raise ValueError(f"{path}: not a jaxmbl model file (missing {err})") from err
+        raise JaxmblError(f"{path}: not a jaxmbl model file (missing {err})") from err
     if n_sites != lat.n_sites:
-        raise ValueError(f"{path}: n_sites={n_sites} does not match lattice_shape {lat.shape}")
+        raise JaxmblError(f"{path}: n_sites={n_sites} does not match lattice_shape {lat.shape}")
     terms = []
     for key in sorted(k for k in data if k.startswith("h0_coef_k")):
         k = key[len("h0_coef_k") :]
@@ -517,5 +518,5 @@ def load_model(path, *, series_tol: float = 1e-12) -> SwingleModel:
     elif kind == "generator":
         U = generator_unitary(data["k_paulis"], data["k_coef"], n_sites, series_tol=series_tol, dtype=h0.dtype)
     else:
-        raise ValueError(f"{path}: u_kind must be 'circuit' or 'generator', got {kind!r}")
+        raise JaxmblError(f"{path}: u_kind must be 'circuit' or 'generator', got {kind!r}")
     return SwingleModel(lattice=lat, h0=h0, U=U)

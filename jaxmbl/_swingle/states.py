@@ -7,6 +7,7 @@ import numpy as np
 
 from jaxmbl._core.conventions import complex_dtype, real_dtype
 from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import check_state_memory
 
@@ -14,7 +15,7 @@ from jaxmbl._core.limits import check_state_memory
 def _n_sites_of(lattice) -> int:
     n = lattice.n_sites if isinstance(lattice, Lattice) else lattice
     if int(n) != n or n < 1:
-        raise ValueError(f"n_sites must be an integer N >= 1, got {lattice!r}")
+        raise JaxmblError(f"n_sites must be an integer N >= 1, got {lattice!r}")
     return int(n)
 
 
@@ -43,7 +44,7 @@ def basis_state(lattice, n, *, dtype=None):
     N = _n_sites_of(lattice)
     n = int(n)
     if not 0 <= n < 2**N:
-        raise ValueError(f"n must lie in 0..2**N-1 = 0..{2**N - 1}, got {n}")
+        raise JaxmblError(f"n must lie in 0..2**N-1 = 0..{2**N - 1}, got {n}")
     check_state_memory(N, 1, real_dtype(dtype))
     return jnp.zeros(2**N, complex_dtype(real_dtype(dtype))).at[n].set(1.0)
 
@@ -72,10 +73,10 @@ def product_state(theta, phi=None, *, dtype=None):
     """
     theta = jnp.atleast_1d(jnp.asarray(theta, real_dtype(dtype)))
     if theta.ndim != 1:
-        raise ValueError(f"theta must be one angle per site, got shape {theta.shape}")
+        raise JaxmblError(f"theta must be one angle per site, got shape {theta.shape}")
     phi = jnp.zeros_like(theta) if phi is None else jnp.atleast_1d(jnp.asarray(phi, theta.dtype))
     if phi.shape != theta.shape:
-        raise ValueError(f"phi must have the shape of theta {theta.shape}, got {phi.shape}")
+        raise JaxmblError(f"phi must have the shape of theta {theta.shape}, got {phi.shape}")
     check_state_memory(theta.shape[0], 1, theta.dtype)
     cdt = complex_dtype(theta.dtype)
     spins = jnp.stack([jnp.cos(theta / 2).astype(cdt), jnp.exp(1j * phi).astype(cdt) * jnp.sin(theta / 2)], axis=-1)

@@ -17,11 +17,13 @@ import numpy as np
 from jax import lax
 
 from jaxmbl._core.conventions import PAULI, complex_dtype, real_dtype
-from jaxmbl._core.kernels import apply_one_site, apply_two_site, chebyshev_exp_coefficients
 from jaxmbl._core.deprecation import renamed_keywords
+from jaxmbl._core.errors import JaxmblError
+from jaxmbl._core.kernels import apply_one_site, apply_two_site, chebyshev_exp_coefficients
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import DENSE_MAX_SITES, check_state_memory
 from jaxmbl._core.operators import apply_batched
+from jaxmbl._swingle.fusion import apply_circuit, apply_sum, default_block_sites, fused_sum
 
 
 class LocalUnitary:
@@ -122,7 +124,7 @@ class LocalUnitary:
             ValueError: for N > 12.
         """
         if self.n_sites > DENSE_MAX_SITES:
-            raise ValueError(
+            raise JaxmblError(
                 f"dense() is for N <= {DENSE_MAX_SITES}; n_sites={self.n_sites} would need "
                 f"{16 * 4.0**self.n_sites / 2**30:.3g} GiB"
             )
@@ -145,14 +147,14 @@ def _check_unitary_gates(gates, tol):
     dev = np.abs(np.einsum("gij,gkj->gik", g, g.conj()) - np.eye(4)).max(axis=(1, 2))
     bad = np.nonzero(~(dev <= tol))[0]
     if bad.size:
-        raise ValueError(f"gates[{int(bad[0])}] is not unitary: max |g g^dagger - 1| = {dev[bad[0]]:.3g} > {tol:g}")
+        raise JaxmblError(f"gates[{int(bad[0])}] is not unitary: max |g g^dagger - 1| = {dev[bad[0]]:.3g} > {tol:g}")
 
 
 def _check_pairs(sites, n_sites, name):
     pairs = tuple((int(i), int(j)) for i, j in np.asarray(sites, dtype=np.int64).reshape(-1, 2))
     for i, j in pairs:
         if not (0 <= i < n_sites and 0 <= j < n_sites) or i == j:
-            raise ValueError(f"{name}: pair {(i, j)} must be two distinct sites in 0..{n_sites - 1}")
+            raise JaxmblError(f"{name}: pair {(i, j)} must be two distinct sites in 0..{n_sites - 1}")
     return pairs
 
 
@@ -194,6 +196,11 @@ class Circuit(LocalUnitary):
         return len(self.sites)
 
     def _kernel(self, psi, adjoint):
+        # Gates fused into dense k-site blocks, one pass over the state each (see fusion.py).
+        return apply_circuit(self.gates, self.sites, self.n_sites, psi, adjoint)
+
+    def _kernel_unfused(self, psi, adjoint):
+        """Gate-by-gate application: the reference of the fused kernel (tests, benchmarks)."""
         order = range(len(self.sites))
         for g in reversed(order) if adjoint else order:
             gate = self.gates[g].conj().T if adjoint else self.gates[g]
@@ -229,12 +236,12 @@ def circuit(gates, sites, n_sites: int, *, unitarity_tol: float | None = None) -
     if tol is None:
         tol = max(1e-10, 100 * float(jnp.finfo(gates.dtype).eps))
     if gates.ndim != 3 or gates.shape[1:] != (4, 4):
-        raise ValueError(f"gates must have shape (G, 4, 4), got {gates.shape}")
+        raise JaxmblError(f"gates must have shape (G, 4, 4), got {gates.shape}")
     pairs = _check_pairs(sites, n_sites, "sites")
     if len(pairs) != gates.shape[0]:
-        raise ValueError(f"sites has {len(pairs)} pairs but gates has {gates.shape[0]} gates")
+        raise JaxmblError(f"sites has {len(pairs)} pairs but gates has {gates.shape[0]} gates")
     if not np.all(np.isfinite(np.asarray(gates))):
-        raise ValueError("gates contain non-finite entries")
+        raise JaxmblError("gates contain non-finite entries")
     _check_unitary_gates(gates, tol)
     gates = gates.astype(jnp.promote_types(gates.dtype, jnp.complex64))
     return Circuit(gates=gates, sites=pairs, n_sites=int(n_sites))
@@ -273,7 +280,7 @@ def _random_bond_hamiltonians(key, n_bonds, strength, dtype, charge_conserving=F
 
 def _check_strength(strength) -> float:
     if not np.isfinite(strength) or strength < 0:
-        raise ValueError(f"strength must be finite and >= 0, got {strength!r}")
+        raise JaxmblError(f"strength must be finite and >= 0, got {strength!r}")
     return float(strength)
 
 
@@ -326,7 +333,7 @@ def random_circuit(
     layers = lattice.bond_layers
     depth = len(layers) if depth is None else int(depth)
     if depth < 0:
-        raise ValueError(f"depth must be >= 0, got {depth}")
+        raise JaxmblError(f"depth must be >= 0, got {depth}")
     dt = real_dtype(dtype)
     pairs = tuple(b for layer in range(depth) for b in layers[layer % len(layers)]) if layers else ()
     if not pairs:
@@ -449,6 +456,14 @@ class GeneratorUnitary(LocalUnitary):
             ``K psi``, shape ``(2**N,)`` (units of the fictitious time of eq. 2.2).
         """
         h2, h1 = self.local_terms()
+        # The local terms summed into k-site blocks: one fused pass over psi for all of K.
+        terms = [h2[p] for p in range(len(self.pairs))] + [h1[s] for s in range(len(self.singles))]
+        blocks, mats = fused_sum(terms, self.pairs + self.singles, self.n_sites, default_block_sites(psi.dtype))
+        return apply_sum(psi, blocks, mats, self.n_sites)
+
+    def _apply_K_unfused(self, psi):
+        """Term-by-term ``K psi``: the reference of :meth:`apply_K` (tests, benchmarks)."""
+        h2, h1 = self.local_terms()
         out = jnp.zeros_like(psi)
         for p, (i, j) in enumerate(self.pairs):
             out = out + apply_two_site(psi, h2[p], i, j, self.n_sites)
@@ -489,7 +504,7 @@ class GeneratorUnitary(LocalUnitary):
             ValueError: for a batch of realizations.
         """
         if self.batch_shape:
-            raise ValueError("to_paulis needs a single realization, not a batch")
+            raise JaxmblError("to_paulis needs a single realization, not a batch")
         labels, coef = [], []
         c2, c1 = np.asarray(self.coef2), np.asarray(self.coef1)
         for p, (i, j) in enumerate(self.pairs):
@@ -539,22 +554,22 @@ def generator_unitary(paulis, coef, n_sites: int, *, series_tol: float = 1e-12, 
     paulis = np.asarray(paulis)
     coef = np.asarray(coef)
     if paulis.ndim != 2 or paulis.shape[1] != n_sites:
-        raise ValueError(f"paulis must have shape (M, n_sites={n_sites}), got {paulis.shape}")
+        raise JaxmblError(f"paulis must have shape (M, n_sites={n_sites}), got {paulis.shape}")
     if coef.shape != (paulis.shape[0],):
-        raise ValueError(f"coef must have shape ({paulis.shape[0]},), got {coef.shape}")
+        raise JaxmblError(f"coef must have shape ({paulis.shape[0]},), got {coef.shape}")
     if np.iscomplexobj(coef) and np.abs(coef.imag).max(initial=0) > 0:
-        raise ValueError("coef must be real so that K is Hermitian")
+        raise JaxmblError("coef must be real so that K is Hermitian")
     coef = coef.real.astype(np.float64)
     if not np.all(np.isfinite(coef)):
-        raise ValueError("coef contains non-finite values")
+        raise JaxmblError("coef contains non-finite values")
     if paulis.size and (paulis.min() < 0 or paulis.max() > 3):
-        raise ValueError("paulis labels must be in 0..3 (I, X, Y, Z)")
+        raise JaxmblError("paulis labels must be in 0..3 (I, X, Y, Z)")
     pair_terms: dict[tuple, np.ndarray] = {}
     single_terms: dict[tuple, np.ndarray] = {}
     for row, c in zip(paulis, coef):
         support = tuple(int(r) for r in np.nonzero(row)[0])
         if len(support) > 2:
-            raise ValueError(f"paulis: string {row.tolist()} acts on {len(support)} sites; K must be <= 2-local")
+            raise JaxmblError(f"paulis: string {row.tolist()} acts on {len(support)} sites; K must be <= 2-local")
         if len(support) == 2:
             pair_terms.setdefault(support, np.zeros((4, 4)))[row[support[0]], row[support[1]]] += c
         elif len(support) == 1:
@@ -636,6 +651,6 @@ def check_psi(psi, n_sites: int, name: str = "psi"):
     psi = jnp.asarray(psi)
     dim = 2**n_sites
     if psi.ndim == 0 or psi.shape[-1] != dim:
-        raise ValueError(f"{name} must have shape (..., 2**N) = (..., {dim}) for N={n_sites}, got {psi.shape}")
+        raise JaxmblError(f"{name} must have shape (..., 2**N) = (..., {dim}) for N={n_sites}, got {psi.shape}")
     check_state_memory(n_sites, max(1, int(np.prod(psi.shape[:-1]))), psi.dtype)
     return psi

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from jaxmbl._core.environment import environment
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.io import atomic_write_json, atomic_write_text, check_out_dir
 from jaxmbl.reproduce._base import ClaimContext, ClaimResult
 from jaxmbl.reproduce._claims import all_claims
@@ -90,16 +91,16 @@ def reproduce(
         True
     """
     if size not in SIZES:
-        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
+        raise JaxmblError(f"size must be one of {SIZES}, got {size!r}")
     if int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise JaxmblError(f"seed must be a non-negative integer, got {seed!r}")
     claims = all_claims()
     known = [c.id for c in claims]
     if only:
         wanted = [w.strip().upper() for w in (only.split(",") if isinstance(only, str) else only) if w.strip()]
         unknown = [w for w in wanted if w not in known]
         if unknown:
-            raise ValueError(f"only: unknown claim ids {unknown}; known: {known}")
+            raise JaxmblError(f"only: unknown claim ids {unknown}; known: {known}")
         claims = [c for c in claims if c.id in wanted]
     out = check_out_dir(out_dir)
     (out / "results").mkdir(exist_ok=True)

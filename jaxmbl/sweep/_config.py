@@ -47,6 +47,7 @@ import sys
 from pathlib import Path
 
 import jaxmbl.sweep._observables  # noqa: F401  (registers the built-in observables a config may name)
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl.sweep._registry import FAMILIES, choice, integer, lookup
 
 _MAX_SEED = 2**31
@@ -58,7 +59,7 @@ def _auto_or_int(path, v):
 
 def _imports(path, v):
     if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
-        raise ValueError(f"{path} must be a list of module names or .py paths, got {v!r}")
+        raise JaxmblError(f"{path} must be a list of module names or .py paths, got {v!r}")
     return v
 
 
@@ -75,9 +76,9 @@ _RUN_KEYS = {
 def _table(raw, key, required=True):
     value = raw.get(key, None if required else {})
     if value is None:
-        raise ValueError(f"{key}: missing table [{key}]")
+        raise JaxmblError(f"{key}: missing table [{key}]")
     if not isinstance(value, dict):
-        raise ValueError(f"{key} must be a table ([{key}]), got {value!r}")
+        raise JaxmblError(f"{key} must be a table ([{key}]), got {value!r}")
     return value
 
 
@@ -85,7 +86,7 @@ def _fill(table, spec, prefix, skip=()):
     """Validate ``table`` against ``spec = {key: (validator, default)}``; unknown keys are errors."""
     unknown = sorted(set(table) - set(spec))
     if unknown:
-        raise ValueError(f"{prefix}.{unknown[0]}: unknown key (allowed: {sorted(spec)})")
+        raise JaxmblError(f"{prefix}.{unknown[0]}: unknown key (allowed: {sorted(spec)})")
     return {
         k: (check(f"{prefix}.{k}", table[k]) if k in table else default)
         for k, (check, default) in spec.items()
@@ -111,7 +112,7 @@ def _run_imports(modules, base: Path):
             else:
                 importlib.import_module(name)
         except (ImportError, OSError) as err:
-            raise ValueError(f"run.imports: cannot import {name!r} ({err})") from None
+            raise JaxmblError(f"run.imports: cannot import {name!r} ({err})") from None
 
 
 def load_config(source) -> dict:
@@ -146,7 +147,7 @@ def load_config(source) -> dict:
         try:
             text = path.read_bytes().decode("utf-8")
         except OSError as err:
-            raise ValueError(f"config: cannot read {str(path)!r} ({err.strerror or err})") from None
+            raise JaxmblError(f"config: cannot read {str(path)!r} ({err.strerror or err})") from None
         try:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
@@ -154,61 +155,61 @@ def load_config(source) -> dict:
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
-            raise ValueError(f"config: malformed TOML in {str(path)!r}: {err}") from None
+            raise JaxmblError(f"config: malformed TOML in {str(path)!r}: {err}") from None
         base = path.parent
     unknown = sorted(set(raw) - {"model", "grid", "run", "observables"})
     if unknown:
-        raise ValueError(f"{unknown[0]}: unknown key (allowed: model, grid, run, observables)")
+        raise JaxmblError(f"{unknown[0]}: unknown key (allowed: model, grid, run, observables)")
     run = _fill(_table(raw, "run"), _RUN_KEYS, "run")
     if run["realizations"] is None:
-        raise ValueError("run.realizations: missing (the number of realizations per grid point)")
+        raise JaxmblError("run.realizations: missing (the number of realizations per grid point)")
     if run["seed"] >= _MAX_SEED:
-        raise ValueError(f"run.seed must be < 2**31, got {run['seed']}")
+        raise JaxmblError(f"run.seed must be < 2**31, got {run['seed']}")
     _run_imports(run["imports"], base)
 
     model = dict(_table(raw, "model"))
     family_name = model.pop("family", "swingle")
     if family_name not in FAMILIES:
-        raise ValueError(f"model.family must be one of {sorted(FAMILIES)}, got {family_name!r}")
+        raise JaxmblError(f"model.family must be one of {sorted(FAMILIES)}, got {family_name!r}")
     family = FAMILIES[family_name]
     grid = []
     for key, values in _table(raw, "grid", required=False).items():
         if key not in family.params:
-            raise ValueError(f"grid.{key}: unknown key (parameters of {family_name!r}: {sorted(family.params)})")
+            raise JaxmblError(f"grid.{key}: unknown key (parameters of {family_name!r}: {sorted(family.params)})")
         if key in model:
-            raise ValueError(f"grid.{key}: also set in [model]; give it in one place")
+            raise JaxmblError(f"grid.{key}: also set in [model]; give it in one place")
         if not isinstance(values, list):
-            raise ValueError(f"grid.{key} must be a list of values, got {values!r}")
+            raise JaxmblError(f"grid.{key} must be a list of values, got {values!r}")
         if not values:
-            raise ValueError(f"grid.{key} is empty: give at least one value")
+            raise JaxmblError(f"grid.{key} is empty: give at least one value")
         check = family.params[key][0]
         grid.append([key, [check(f"grid.{key}[{i}]", v) for i, v in enumerate(values)]])
     swept = [k for k, _ in grid]
     fixed = _fill(model, family.params, "model", skip=swept)
     given = {k for k in ("L", "shape") if fixed.get(k) is not None or k in swept}
     if len(given) != 1:
-        raise ValueError("model.L: give exactly one of L (a chain) or shape (a lattice), in [model] or [grid]")
+        raise JaxmblError("model.L: give exactly one of L (a chain) or shape (a lattice), in [model] or [grid]")
     for key in family.required:
         if fixed.get(key) is None and key not in swept:
-            raise ValueError(f"model.{key}: missing (required by family {family_name!r}, in [model] or [grid])")
+            raise JaxmblError(f"model.{key}: missing (required by family {family_name!r}, in [model] or [grid])")
 
     observables = {}
     for label, table in _table(raw, "observables").items():
         path = f"observables.{label}"
         if not label.isidentifier():
-            raise ValueError(f"{path}: labels must be identifiers (letters, digits, _)")
+            raise JaxmblError(f"{path}: labels must be identifiers (letters, digits, _)")
         if not isinstance(table, dict):
-            raise ValueError(f"{path} must be a table ([{path}]), got {table!r}")
+            raise JaxmblError(f"{path} must be a table ([{path}]), got {table!r}")
         table = dict(table)
         name = table.pop("observable", label)
         sig = lookup(name, family_name, path).params_signature()
         try:
             sig.bind(**table)
         except TypeError as err:
-            raise ValueError(f"{path}: {err} (observable {name!r} takes: {list(sig.parameters)})") from None
+            raise JaxmblError(f"{path}: {err} (observable {name!r} takes: {list(sig.parameters)})") from None
         observables[label] = {"observable": name, **table}
     if not observables:
-        raise ValueError("observables: give at least one [observables.LABEL] table")
+        raise JaxmblError("observables: give at least one [observables.LABEL] table")
     return {"model": {"family": family_name, **fixed}, "grid": grid, "run": run, "observables": observables}
 
 

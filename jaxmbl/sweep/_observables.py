@@ -46,6 +46,7 @@ import numpy as np
 from jaxmbl._analysis.entanglement import entropy
 from jaxmbl._analysis.spectra import level_spacing_ratio
 from jaxmbl._core.conventions import basis_bits, complex_dtype
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._hamiltonians.ed import eigh, eigvalsh
 from jaxmbl._hamiltonians.evolve import evolve
@@ -71,26 +72,26 @@ def _region(point, region, path="region"):
     n = point.lattice.n_sites
     if region == "half":
         if n < 2:
-            raise ValueError(f"{path} = 'half' needs N >= 2 sites, got N = {n}")
+            raise JaxmblError(f"{path} = 'half' needs N >= 2 sites, got N = {n}")
         return tuple(range(n // 2))
     if not isinstance(region, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in region):
         raise _type_error(path, "'half' or a list of site indices", region)
     try:
         return point.lattice.region(region)
     except ValueError as err:
-        raise ValueError(f"{path}: {err} (N = {n} at grid point {point.index})") from None
+        raise JaxmblError(f"{path}: {err} (N = {n} at grid point {point.index})") from None
 
 
 def _times(times, path="times"):
     if isinstance(times, dict):
         if len(times) != 1 or next(iter(times)) not in ("logspace", "linspace"):
-            raise ValueError(
+            raise JaxmblError(
                 f"{path} must be a list, {{logspace = [a, b, n]}} or {{linspace = [a, b, n]}}, got {times!r}"
             )
         kind, spec = next(iter(times.items()))
         ok = isinstance(spec, list) and len(spec) == 3 and isinstance(spec[2], int) and spec[2] >= 1
         if not ok or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec):
-            raise ValueError(f"{path}.{kind} must be [start, stop, count] with an integer count >= 1, got {spec!r}")
+            raise JaxmblError(f"{path}.{kind} must be [start, stop, count] with an integer count >= 1, got {spec!r}")
         ts = getattr(np, kind)(float(spec[0]), float(spec[1]), spec[2])
     elif (
         isinstance(times, list)
@@ -101,7 +102,7 @@ def _times(times, path="times"):
     else:
         raise _type_error(path, "a non-empty list of times or {logspace = [a, b, n]}", times)
     if not np.all(np.isfinite(ts)):
-        raise ValueError(f"{path} must be finite times, got {ts.tolist()}")
+        raise JaxmblError(f"{path} must be finite times, got {ts.tolist()}")
     return ts
 
 
@@ -114,7 +115,7 @@ def _prepare_window(point, window=None):
     if window is not None:
         window = real(0, strict=True)("window", window)
         if window > 1:
-            raise ValueError(f"window must be a fraction in (0, 1], got {window!r}")
+            raise JaxmblError(f"window must be a fraction in (0, 1], got {window!r}")
     return {"window": window}
 
 
@@ -143,7 +144,7 @@ def _prepare_eigenstates(point, region="half", states="all", alpha=1, seed=0):
     if states != "all":
         states = integer(1)("states", states)
         if states > dim:
-            raise ValueError(f"states = {states} exceeds the {dim} eigenstates at grid point {point.index}")
+            raise JaxmblError(f"states = {states} exceeds the {dim} eigenstates at grid point {point.index}")
     count = dim if states == "all" else states
     if point.family == "swingle":
         picked = (
@@ -223,7 +224,7 @@ def _quench(model, initial, ts, fn):
 def _prepare_quench(point, times, region="half", initial="neel", alpha=1):
     choice("neel", "plus")("initial", initial)
     if point.family == "heisenberg" and initial != "neel":
-        raise ValueError("initial must be 'neel' for the heisenberg family (a basis state in a total-S^z sector)")
+        raise JaxmblError("initial must be 'neel' for the heisenberg family (a basis state in a total-S^z sector)")
     return {
         "ts": _times(times),
         "region": _region(point, region),
@@ -269,7 +270,7 @@ def _distance_groups(lattice):
 
 def _prepare_lbits(point):
     if point.lattice.n_sites > _LBIT_MAX_SITES:
-        raise ValueError(
+        raise JaxmblError(
             f"lbit_profile is dense: N <= {_LBIT_MAX_SITES}, got N = {point.lattice.n_sites} at grid point {point.index}"
         )
     return {}

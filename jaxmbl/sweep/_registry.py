@@ -29,6 +29,7 @@ import math
 import jax.numpy as jnp
 import jax.tree_util as jtu
 
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.lattice import Lattice
 from jaxmbl._hamiltonians.models import random_field_heisenberg
 from jaxmbl._swingle.model import sample_model
@@ -36,7 +37,7 @@ from jaxmbl._swingle.model import sample_model
 
 # ---------------------------------------------------------------------------- value checks
 def _type_error(path, what, value):
-    return ValueError(f"{path} must be {what}, got {value!r} ({type(value).__name__})")
+    return JaxmblError(f"{path} must be {what}, got {value!r} ({type(value).__name__})")
 
 
 def real(lo=None, *, strict=False):
@@ -46,7 +47,7 @@ def real(lo=None, *, strict=False):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _type_error(path, "a number", v)
         if not math.isfinite(v) or (lo is not None and (v <= lo if strict else v < lo)):
-            raise ValueError(
+            raise JaxmblError(
                 f"{path} must be finite{'' if lo is None else (' and > ' if strict else ' and >= ') + str(lo)}, got {v!r}"
             )
         return float(v)
@@ -61,7 +62,7 @@ def integer(lo):
         if isinstance(v, bool) or not isinstance(v, int):
             raise _type_error(path, "an integer", v)
         if v < lo:
-            raise ValueError(f"{path} must be >= {lo}, got {v!r}")
+            raise JaxmblError(f"{path} must be >= {lo}, got {v!r}")
         return int(v)
 
     return check
@@ -70,7 +71,7 @@ def integer(lo):
 def choice(*options):
     def check(path, v):
         if v not in options:
-            raise ValueError(f"{path} must be one of {list(options)}, got {v!r}")
+            raise JaxmblError(f"{path} must be one of {list(options)}, got {v!r}")
         return v
 
     return check
@@ -93,14 +94,14 @@ def _pbc(path, v):
 def _fraction(path, v):
     v = real(0, strict=True)(path, v)
     if v >= 1:
-        raise ValueError(f"{path} must lie in (0, 1), got {v!r}")
+        raise JaxmblError(f"{path} must lie in (0, 1), got {v!r}")
     return v
 
 
 def _sector(path, v):
     v = real()(path, v)
     if 2 * v != round(2 * v):
-        raise ValueError(f"{path} must be a multiple of 1/2 (total S^z), got {v!r}")
+        raise JaxmblError(f"{path} must be a multiple of 1/2 (total S^z), got {v!r}")
     return v
 
 
@@ -161,7 +162,7 @@ def _sector_dim(lattice, p):
     n, sector = lattice.n_sites, heisenberg_sector(lattice, p)
     n_down = n / 2 - sector
     if n_down != round(n_down) or not 0 <= n_down <= n:
-        raise ValueError(f"model.sector = {sector} is impossible for N = {n} spins-1/2")
+        raise JaxmblError(f"model.sector = {sector} is impossible for N = {n} spins-1/2")
     return math.comb(n, int(round(n_down)))
 
 
@@ -261,18 +262,18 @@ def register_observable(name: str, *, families=None, prepare=None, coords=None, 
         ...     return jnp.mean(energies(model)) + shift
     """
     if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"name must be an identifier-like string, got {name!r}")
+        raise JaxmblError(f"name must be an identifier-like string, got {name!r}")
     keys = [(name, f) for f in families] if families is not None else [(name, "*")]
     unknown = [f for f in (families or ()) if f not in FAMILIES]
     if unknown:
-        raise ValueError(f"families: unknown family {unknown[0]!r}; known: {sorted(FAMILIES)}")
+        raise JaxmblError(f"families: unknown family {unknown[0]!r}; known: {sorted(FAMILIES)}")
 
     def decorator(fn):
         for key in keys:
             old = OBSERVABLES.get(key)
             same = old is not None and (old.fn.__module__, old.fn.__qualname__) == (fn.__module__, fn.__qualname__)
             if old is not None and not (replace or same):
-                raise ValueError(f"an observable {name!r} is already registered for {key[1]!r}; pass replace=True")
+                raise JaxmblError(f"an observable {name!r} is already registered for {key[1]!r}; pass replace=True")
             OBSERVABLES[key] = Observable(fn, prepare, coords, memory)
         return fn
 
@@ -285,8 +286,8 @@ def lookup(name: str, family: str, path: str) -> Observable:
     if obs is None:
         names = sorted({n for n, f in OBSERVABLES if f in (family, "*")})
         if any(n == name for n, _ in OBSERVABLES):
-            raise ValueError(f"{path}: observable {name!r} is not defined for family {family!r} (available: {names})")
-        raise ValueError(f"{path}: unknown observable {name!r} (available for {family!r}: {names})")
+            raise JaxmblError(f"{path}: observable {name!r} is not defined for family {family!r} (available: {names})")
+        raise JaxmblError(f"{path}: unknown observable {name!r} (available for {family!r}: {names})")
     return obs
 
 

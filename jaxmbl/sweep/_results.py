@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxmbl._core.errors import JaxmblError
+
 #: Format tag of manifest.json.
 FORMAT = "jaxmbl-sweep/1"
 
@@ -23,18 +25,18 @@ def _read_manifest(run_dir: Path, key: str = "run_dir") -> dict:
     try:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ValueError(f"{key}: no manifest.json in {str(run_dir)!r} (not a sweep run directory)") from None
+        raise JaxmblError(f"{key}: no manifest.json in {str(run_dir)!r} (not a sweep run directory)") from None
     except (OSError, ValueError) as err:
-        raise ValueError(f"{key}: unreadable {str(path)!r} ({err})") from None
+        raise JaxmblError(f"{key}: unreadable {str(path)!r} ({err})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ValueError(f"{key}: {str(path)!r} is not a jaxmbl sweep manifest (format {FORMAT!r})")
+        raise JaxmblError(f"{key}: {str(path)!r} is not a jaxmbl sweep manifest (format {FORMAT!r})")
     missing = [
         k
         for k in ("config", "config_hash", "rng", "layout", "labels", "points", "sessions", "chunks")
         if k not in manifest
     ]
     if missing:
-        raise ValueError(f"{key}: {str(path)!r} is an incomplete sweep manifest (missing {missing})")
+        raise JaxmblError(f"{key}: {str(path)!r} is an incomplete sweep manifest (missing {missing})")
     return manifest
 
 
@@ -241,7 +243,7 @@ def plot_run(run_dir, out=None) -> str:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ValueError("plot needs matplotlib: pip install 'jaxmbl[plots]'") from None
+        raise JaxmblError("plot needs matplotlib: pip install 'jaxmbl[plots]'") from None
     res = load_run(run_dir)
     keys = [k for k, _ in res.config["grid"]]
     names = list(res.values)

@@ -51,6 +51,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxmbl._core.environment import environment
+from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.io import atomic_write_bytes, atomic_write_json, check_out_dir
 from jaxmbl._core.lattice import Lattice
 from jaxmbl._core.limits import available_memory_bytes
@@ -94,7 +95,7 @@ def _plan(config) -> list:
             point = Point(p, family, params, lattice, dtype)
             dim = point.dim
         except ValueError as err:
-            raise ValueError(f"model (grid point {p}, {swept}): {err}") from None
+            raise JaxmblError(f"model (grid point {p}, {swept}): {err}") from None
         itemsize = np.dtype(jnp.complex128 if dtype == jnp.float64 else jnp.complex64).itemsize
         memory, coords, obs = 4 * dim * itemsize, {}, []
         for label, table in config["observables"].items():
@@ -103,7 +104,7 @@ def _plan(config) -> list:
             try:
                 kwargs = entry.prepare(point, **spec) if entry.prepare else spec
             except ValueError as err:
-                raise ValueError(f"observables.{label}: {err}") from None
+                raise JaxmblError(f"observables.{label}: {err}") from None
             obs.append((label, entry, kwargs))
             if entry.coords:
                 coords[label] = {k: np.asarray(v).tolist() for k, v in entry.coords(point, **kwargs).items()}
@@ -130,7 +131,7 @@ def _layout(config, plans, n_devices: int) -> dict:
     mib = 2**20
     where = f"grid point {worst.point.index} ({worst.swept or 'the only point'}, N = {worst.point.lattice.n_sites})"
     if worst.memory > budget:
-        raise ValueError(
+        raise JaxmblError(
             f"model: one realization at {where} needs about {worst.memory / mib:.4g} MiB, more than the "
             f"{budget / mib:.4g} MiB budget per device (half of {have / mib:.4g} MiB on {device}); reduce the "
             "system size or set JAXMBL_MEMORY_LIMIT_GB"
@@ -141,7 +142,7 @@ def _layout(config, plans, n_devices: int) -> dict:
             _AUTO_BATCH, 1 << (run["realizations"] - 1).bit_length(), 1 << int(math.log2(budget // worst.memory))
         )
     elif batch * worst.memory > budget:
-        raise ValueError(
+        raise JaxmblError(
             f"run.batch_size = {batch}: {batch} realizations at {where} need about {batch * worst.memory / mib:.4g} MiB, "
             f"more than the {budget / mib:.4g} MiB budget per device; at most {budget // worst.memory} fit"
         )
@@ -192,12 +193,12 @@ def _open_run(out: Path, config: dict, plans, layout: dict, n_devices: int) -> d
     manifest = _read_manifest(out, "out")
     if manifest["config_hash"] != chash:
         diff = _config_diff(manifest["config"], config)
-        raise ValueError(
+        raise JaxmblError(
             f"out: {str(out)!r} holds a run of a different config; differing keys: {'; '.join(diff) or '(hash only)'}. "
             "Use another --out directory, or delete this one to start over"
         )
     if manifest["rng"] != _rng_settings():
-        raise ValueError(f"out: the run used JAX random settings {manifest['rng']}, this process has {_rng_settings()}")
+        raise JaxmblError(f"out: the run used JAX random settings {manifest['rng']}, this process has {_rng_settings()}")
     # The stored batch size must still fit on this machine's devices (raises with the numbers).
     _layout({**config, "run": {**config["run"], "batch_size": manifest["layout"]["batch_size"]}}, plans, n_devices)
     env, first = _environment(), manifest["sessions"][0]
@@ -229,7 +230,7 @@ def _lock(out: Path):
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise ValueError(f"out: another jaxmbl sweep is running in {str(out)!r}") from None
+            raise JaxmblError(f"out: another jaxmbl sweep is running in {str(out)!r}") from None
         yield
 
 
@@ -261,7 +262,7 @@ def _trace(plan, seed, mesh, unit):
     traced = fn.trace(spec)
     for name, info in traced.out_info.items():
         if jnp.issubdtype(info.dtype, jnp.complexfloating):
-            raise ValueError(
+            raise JaxmblError(
                 f"observables.{name.split('.')[0]}: returns complex values ({name}); return real quantities"
             )
     return traced
@@ -336,7 +337,7 @@ def run_sweep(config, out, *, progress: bool = True):
     """
     config = load_config(config)
     if config["run"]["dtype"] == "float64" and not jax.config.jax_enable_x64:
-        raise ValueError(
+        raise JaxmblError(
             "run.dtype = 'float64' needs JAX x64: call jax.config.update('jax_enable_x64', True), or set run.dtype = 'float32'"
         )
     plans = _plan(config)
