@@ -24,6 +24,10 @@ D = 2**N
 R = 2  # realizations per batch
 
 
+_mv = jax.jit(lambda op, psi: op.mv(psi))
+_rmv = jax.jit(lambda op, psi: op.rmv(psi))
+
+
 def _take(tree, i):
     return jax.tree_util.tree_map(lambda x: x[i], tree)
 
@@ -130,15 +134,12 @@ def test_protocol_attributes(case):
 
 def test_mv_equals_dense_matrix(case):
     _, (_, singles, dense, unitary) = case
-    psi = _states(np.random.default_rng(1), ())
-    op, M = singles[0], dense[0]
-    np.testing.assert_allclose(jax.jit(op.mv)(jnp.asarray(psi)), M @ psi, atol=1e-11)
+    psi = jnp.asarray(_states(np.random.default_rng(1), ()))
     for op, M in zip(singles, dense):
-        np.testing.assert_allclose(op.apply(psi), M @ psi, atol=1e-11)
+        np.testing.assert_allclose(_mv(op, psi), M @ psi, atol=1e-11)
         if unitary:
-            np.testing.assert_allclose(op.apply_adjoint(psi), M.conj().T @ psi, atol=1e-11)
-    if unitary:
-        np.testing.assert_allclose(jax.jit(singles[0].rmv)(jnp.asarray(psi)), dense[0].conj().T @ psi, atol=1e-11)
+            np.testing.assert_allclose(_rmv(op, psi), M.conj().T @ psi, atol=1e-11)
+    np.testing.assert_allclose(singles[0].apply(psi), dense[0] @ psi, atol=1e-11)  # unbatched apply
 
 
 def test_batched_apply_equals_loop(case):
@@ -178,7 +179,7 @@ def test_jit_equals_eager(case):
     psi = jnp.asarray(_states(np.random.default_rng(4), (R, 2)))
     eager = op.apply(psi)
     np.testing.assert_allclose(jax.jit(lambda o, p: o.apply(p))(op, psi), eager, atol=1e-12)
-    np.testing.assert_allclose(jax.jit(lambda o, p: o.mv(p))(singles[0], psi[0, 0]), eager[0, 0], atol=1e-12)
+    np.testing.assert_allclose(_mv(singles[0], psi[0, 0]), eager[0, 0], atol=1e-12)
 
 
 def test_vmap_of_mv_equals_loop():
@@ -186,11 +187,10 @@ def test_vmap_of_mv_equals_loop():
     models = _models("circuit")
     psi = jnp.asarray(_states(np.random.default_rng(5), (R, 2)))
     out = jax.vmap(lambda m, ps: jax.vmap(m.mv)(ps))(models, psi)
-    mv = jax.jit(lambda m, p: m.mv(p))
     for i in range(R):
         m = _take(models, i)
         for s in range(2):
-            np.testing.assert_allclose(out[i, s], mv(m, psi[i, s]), atol=1e-13)
+            np.testing.assert_allclose(out[i, s], _mv(m, psi[i, s]), atol=1e-13)
 
 
 def test_dense_operator_and_as_operator():

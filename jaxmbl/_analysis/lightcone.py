@@ -43,11 +43,10 @@ from jaxmbl._analysis.entanglement import entropy
 from jaxmbl._core.conventions import basis_bits, complex_dtype
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.lattice import validate_region
+from jaxmbl._core.limits import MAX_CONE_SITES
 from jaxmbl._swingle.model import SwingleModel, eigenstates
 from jaxmbl._swingle.unitaries import Circuit
 
-MAX_CONE_SITES = 14
-"""Largest cone component handled (its ``2**c`` states of ``2**c`` amplitudes are built explicitly)."""
 # Amplitudes held at once per lax.map step when tabulating a component.
 _CHUNK_AMPLITUDES = 2**22
 

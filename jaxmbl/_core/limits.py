@@ -4,15 +4,20 @@ Every request that could exhaust memory is refused *before* allocating, with the
 message. The budget is the machine's physical memory, or ``JAXMBL_MEMORY_LIMIT_GB`` if set (the
 same variable for every check, so a test or a shared node can lower it).
 
-=====================  =====================================================================
-limit                  meaning
-=====================  =====================================================================
-``DENSE_MAX_SITES``    largest N for which a 2**N x 2**N matrix of U, of a generator or of the
-                       perturbed model is formed (a complex128 matrix at N = 12 is 256 MiB)
-``MAX_FULL_SITES``     largest N diagonalized densely in the full Hilbert space (1 GiB at 13)
-state vectors          :func:`check_state_memory`: 4x the vectors, for the kernels' temporaries
-dense blocks           :func:`check_matrix_memory`: 3x the matrices (matrix, eigenvectors, LAPACK)
-=====================  =====================================================================
+==========================  ===================================================================
+limit                       meaning
+==========================  ===================================================================
+``DENSE_MAX_SITES``         largest N for which a 2**N x 2**N matrix of U, of a generator or of
+                            the perturbed model is formed (a complex128 matrix at N = 12 is
+                            256 MiB)
+``MAX_FULL_SITES``          largest N diagonalized densely in the full Hilbert space (1 GiB at 13)
+``MAX_CONE_SITES``          largest backward light-cone component of a circuit eigenstate
+                            (``4**c`` amplitudes)
+``LBIT_PROFILE_MAX_SITES``  largest N of the sweep observable ``lbit_profile`` (dense)
+state vectors               :func:`check_state_memory`: 4x the vectors, for the kernels' temporaries
+dense blocks                :func:`check_matrix_memory`: 3x the matrices (matrix, eigenvectors,
+                            LAPACK workspace)
+==========================  ===================================================================
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from jaxmbl._core.errors import JaxmblError
 DENSE_MAX_SITES = 12
 #: Largest N diagonalized in the full Hilbert space.
 MAX_FULL_SITES = 13
+MAX_CONE_SITES = 14
+"""Largest light-cone component handled (its ``2**c`` states of ``2**c`` amplitudes are built explicitly)."""
+#: Largest N of the sweep observable ``lbit_profile`` (one dense U and N dressed l-bits per realization).
+LBIT_PROFILE_MAX_SITES = 10
 
 
 def available_memory_bytes() -> int:

@@ -108,13 +108,15 @@ def check_hermitian(
         H = jnp.asarray(H)
         if H.ndim < 2 or H.shape[-1] != H.shape[-2] or H.shape[-1] == 0:
             raise JaxmblError(f"{name} must be a square (..., D, D) matrix, got shape {H.shape}")
-        asym, scale, finite = map(float, _asymmetry(H))
+        with jax.ensure_compile_time_eval():  # H is concrete even when the caller is being traced
+            asym, scale, finite = map(float, _asymmetry(H))
         if not finite:
             raise JaxmblError(f"{name} contains non-finite entries")
         if asym > HERMITIAN_RTOL * max(1.0, scale):
             raise JaxmblError(f"{name} must be Hermitian{context}, but max|H - H^dagger| = {asym:.3g}")
     elif matvec is not None:
-        asym, scale = _probe(matvec, H, dim=int(dim), dtype=jnp.dtype(dtype), batch=tuple(batch))
+        with jax.ensure_compile_time_eval():
+            asym, scale = _probe(matvec, H, dim=int(dim), dtype=jnp.dtype(dtype), batch=tuple(batch))
         bad = np.flatnonzero(np.asarray(asym > HERMITIAN_RTOL * scale + 1e-300).ravel())
         if bad.size:
             where = f" (realization {int(bad[0])})" if batch else ""

@@ -66,7 +66,7 @@ from jaxmbl._hamiltonians.polynomial import OperatorView, operator_view
 
 _LOBE = 1.5  # (K + 1/2) phi of the k-th level aimed at (p ~ 0.66)
 _ETA = 1e-3  # resolution of the filter values when counting the levels above p_min
-_LOBE_FLOOR = 0.15  # above the positive sidelobes (< 0.13): the Ritz vectors of p(H) that enter Rayleigh-Ritz on H
+_LOBE_FLOOR, _X_FLOOR = 0.15, 2.7  # p = sinc(x) = 0.15 at x = 2.7: above the positive sidelobes (< 0.13): the Ritz vectors of p(H) that enter Rayleigh-Ritz on H
 _BOUND_STEPS, _BOUND_BLOCK = 150, 4
 _SENTINEL_T = -10.0  # Ritz value of p(H) given to unused rows (|p| <= 2 on the spectrum)
 
@@ -205,8 +205,9 @@ def _check(cfg, s: _State, mv, t, tol_abs):
     # Too sharp a filter: the whole main lobe is resolved and holds fewer than k levels.
     lobe_resolved = jnp.all(~(rvalid & (theta + rho >= _LOBE_FLOOR)) | (rho <= _ETA))
     n_lobe = jnp.sum(lobe)
-    narrow = ~ok_k & lobe_resolved & (n_lobe < cfg.k)
-    K_narrow = jnp.maximum(2, (s.K * jnp.maximum(n_lobe, 1) / (1.9 * cfg.k)).astype(jnp.int32))
+    explored = basis.n >= min(cfg.capacity, 2 * cfg.k + 2 * cfg.block)
+    narrow = ~ok_k & explored & lobe_resolved & (n_lobe < cfg.k)
+    K_narrow = jnp.maximum(2, (s.K * jnp.maximum(n_lobe, 1) * _LOBE / (_X_FLOOR * cfg.k)).astype(jnp.int32))
     return {
         "done": done, "blowup": blowup, "narrow": narrow, "K_narrow": K_narrow, "theta": theta, "S": S, "A_full": A_full, "E": E_c[near], "Y": C[:, near], "R": res[near],
     }  # fmt: skip
@@ -268,7 +269,7 @@ def _solve_one(params, key, pre, t, tol, *, view: OperatorView, cfg: _Config):
     X = X * (jnp.conj(top) / jnp.where(jnp.abs(top) > 0, jnp.abs(top), 1.0))
     info = {
         "degree": s.K, "krylov_dim": s.basis.n, "matvecs": s.matvecs, "restarts": s.restarts, "converged": s.done,
-        "target": t, "e_min": pre["e_min"], "e_max": pre["e_max"], "bounds": jnp.stack([s.lo, s.hi]),
+        "target": t, "K0": K0, "e_min": pre["e_min"], "e_max": pre["e_max"], "bounds": jnp.stack([s.lo, s.hi]),
     }  # fmt: skip
     return s.E[order], X.T, s.R[order], info
 

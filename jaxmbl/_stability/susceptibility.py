@@ -170,7 +170,12 @@ def _swingle_core(model, V, idx, scale, *, kind, state_batch):
         c = model.U.rmv(operator_mv(V, psi).astype(cdt))
         return jnp.sum(_abs2(c) * _weight(kind, E - E[n], scale))
 
-    return lax.map(one, idx, batch_size=state_batch)
+    # Pad to whole chunks: lax.map's batch_size would compile the body twice (chunks + remainder).
+    k = idx.shape[0]
+    chunks = -(-k // state_batch)
+    padded = jnp.concatenate([idx, jnp.broadcast_to(idx[:1], (chunks * state_batch - k,))])
+    out = lax.map(jax.vmap(one), padded.reshape(chunks, state_batch))
+    return out.reshape(-1)[:k]
 
 
 def _swingle_route(model, V, kind, scale, states, state_batch):

@@ -132,24 +132,31 @@ def apply_block(psi, mat, block_sites: tuple, n_sites: int):
         out_idx = "".join(rest[k] + p[k] for k in range(m)) + rest[m]
         op = mat.reshape((2,) * (2 * m))
         return jnp.einsum(f"{p}{q},{in_idx}->{out_idx}", op, x, precision=HIGHEST).reshape(psi.shape)
-    # One elementwise expression: XLA emits a single loop that reads every amplitude once, does
-    # 2**m multiply-adds per amplitude and writes once (no transpose, no dot emitter).
-    parts = []
-    for bits in itertools.product((0, 1), repeat=m):
+    # One elementwise expression, sum_q B[:, q] (x) x[q]: XLA emits a single loop that reads each
+    # amplitude 2**m times from cache, does 2**m multiply-adds per amplitude and writes once (no
+    # transpose, no dot emitter). Broadcasting both factors explicitly keeps the loop free of
+    # concatenates, which XLA:CPU compiles about 5x slower for m = 3.
+    dims = x.shape
+    cols = mat.reshape((2,) * m + (2**m,))
+    col_shape = [1] * len(dims)
+    for j in range(m):
+        col_shape[2 * j + 1] = 2
+    out = None
+    for q, bits in enumerate(itertools.product((0, 1), repeat=m)):
         idx = []
         for bit in bits:
-            idx += [slice(None), bit]
-        parts.append(x[tuple(idx) + (slice(None),)])
-    outs = []
-    for p in range(2**m):
-        acc = mat[p, 0] * parts[0]
-        for q in range(1, 2**m):
-            acc = acc + mat[p, q] * parts[q]
-        outs.append(acc)
-    # Re-insert the output bits, the last site first, at their axes (d_0, 2, d_1, ..., 2, d_m).
-    for j in reversed(range(m)):
-        outs = [jnp.stack(outs[i : i + 2], axis=j + 1) for i in range(0, len(outs), 2)]
-    return outs[0].reshape(psi.shape)
+            idx += [slice(None), slice(bit, bit + 1)]
+        part = jnp.broadcast_to(x[tuple(idx) + (slice(None),)], dims)
+        term = jnp.broadcast_to(cols[..., q].reshape(col_shape), dims) * part
+        out = term if out is None else out + term
+    # Rebuild the output as a concatenate of its halves along the first block axis. XLA:CPU drops
+    # optimization barriers before fusion and would fuse this block into the next one, which then
+    # recomputes it 2**m times per amplitude; it does not fuse a concatenate into its consumers.
+    out = jnp.concatenate([out[:, :1], out[:, 1:]], axis=1) if FORCE else out
+    return out.reshape(psi.shape)
+
+
+FORCE = True
 
 
 def apply_blocks(psi, mats, plan: tuple, n_sites: int, adjoint: bool = False):

@@ -48,6 +48,7 @@ from jaxmbl._analysis.spectra import level_spacing_ratio
 from jaxmbl._core.conventions import basis_bits, complex_dtype
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
+from jaxmbl._core.limits import LBIT_PROFILE_MAX_SITES
 from jaxmbl._hamiltonians.ed import eigh, eigvalsh
 from jaxmbl._hamiltonians.evolve import evolve
 from jaxmbl._hamiltonians.pauli import sector_basis
@@ -63,8 +64,6 @@ from jaxmbl.sweep._registry import (
     real,
     register_observable,
 )
-
-_LBIT_MAX_SITES = 10
 
 
 # ---------------------------------------------------------------------------- shared parameter parsing
@@ -269,9 +268,9 @@ def _distance_groups(lattice):
 
 
 def _prepare_lbits(point):
-    if point.lattice.n_sites > _LBIT_MAX_SITES:
+    if point.lattice.n_sites > LBIT_PROFILE_MAX_SITES:
         raise JaxmblError(
-            f"lbit_profile is dense: N <= {_LBIT_MAX_SITES}, got N = {point.lattice.n_sites} at grid point {point.index}"
+            f"lbit_profile is dense: N <= {LBIT_PROFILE_MAX_SITES}, got N = {point.lattice.n_sites} at grid point {point.index}"
         )
     return {}
 
