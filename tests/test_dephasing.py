@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
-from reference import h0_terms, partial_trace_keep, phase_mod_2pi_mp
+from reference import h0_terms, partial_trace_keep, phase_mod_2pi_mp, unitary_dense
 
 import jaxmbl as jm
 from jaxmbl._swingle.frames import evolve_lbit_frame
@@ -47,10 +47,12 @@ def reference_rdm(terms, amps, region, t):
     return partial_trace_keep(reference_state(terms, amps, t), list(region), amps.shape[0])
 
 
-def von_neumann(rho):
+def von_neumann(rho, alpha=1):
     p = np.linalg.eigvalsh(rho)
     p = p[p > 1e-14]
-    return float(-np.sum(p * np.log(p)))
+    if alpha == 1:
+        return float(-np.sum(p * np.log(p)))
+    return float(-np.log(p.max()) if alpha == np.inf else np.log(np.sum(p**alpha)) / (1 - alpha))
 
 
 def sample_h0(key, n_sites, max_order, xi=1.0, cutoff=1e-12):
@@ -118,8 +120,8 @@ def test_entropy_of_any_region_matches_the_state_vector(model, rng):
     for region, alpha in [((0, 1, 2, 3, 4), 1), ((2, 5), 1), (tuple(range(1, 10)), 1), ((2, 5), 2), ((2, 5), np.inf)]:
         got = np.asarray(jm.dephasing_entropy(h0, amps, region, TIMES, alpha=alpha))
         for k, t in enumerate(TIMES):
-            chi = jnp.asarray(reference_state(h0_terms(h0), amps, t))
-            assert got[k] == pytest.approx(float(jm.entropy(chi, region, alpha=alpha)), abs=1e-11)
+            rho = reference_rdm(h0_terms(h0), amps, region, t)
+            assert got[k] == pytest.approx(von_neumann(rho, alpha), abs=1e-11)
 
 
 def test_half_chain_entropy_only_needs_the_sites_coupled_across_the_cut(rng):
@@ -186,33 +188,39 @@ def test_two_dimensional_pairwise_is_exact_and_k_body_is_refused(rng):
 
 
 # ---------------------------------------------------------------------------- physical frame
-@pytest.mark.parametrize("depth", [2, 4])
+@pytest.mark.parametrize("depth", [2, pytest.param(4, marks=pytest.mark.slow)])
 def test_physical_entropy_matches_the_state_vector_and_obeys_the_bound(depth, model, rng):
     n = 10
     if depth != 2:
         model = jm.sample_model(jr.key(depth), jm.Lattice((n,)), depth=depth, strength=1.0)
     amps = random_amplitudes(rng, n)
-    chi0 = product(amps)
-    for region in [(4, 5), (0, 1, 2, 3, 4), (2, 3, 7)]:
+    U = unitary_dense(model.U)
+    for region in [(4, 5), (2, 3, 7)] + ([(0, 1, 2, 3, 4)] if depth != 2 else []):
         S_phys = np.asarray(jm.physical_dephasing_entropy(model, amps, region, TIMES))
-        ref = np.asarray(evolve_lbit_frame(model, jnp.asarray(chi0), TIMES, lambda psi, chi: jm.entropy(psi, region)))
-        np.testing.assert_allclose(S_phys, ref, atol=1e-11)
+        for k, t in enumerate(TIMES):
+            psi = U @ reference_state(h0_terms(model.h0), amps, t)
+            assert S_phys[k] == pytest.approx(von_neumann(partial_trace_keep(psi, list(region), n)), abs=1e-11)
         S_lbit = np.asarray(jm.dephasing_entropy(model.h0, amps, region, TIMES))
         assert np.all(np.abs(S_phys - S_lbit) <= jm.frame_entropy_bound(model.U, region) + 1e-12)
 
 
 def test_physical_entropy_refuses_half_chains_of_long_chains(rng):
-    model = jm.sample_model(jr.key(0), jm.Lattice((40,)), depth=2, max_order=2, xi=0.5)
+    n = 40
+    lat = jm.Lattice((n,))
+    h0 = chain_h0(n, {(r, r + d): 0.5**d for r in range(n) for d in (1, 2, 3) if r + d < n})
+    pairs = [b for layer in lat.bond_layers for b in layer]
+    U = jm.circuit(np.tile(np.eye(4, dtype=complex), (len(pairs), 1, 1)), pairs, n)
+    model = jm.SwingleModel(lattice=lat, h0=h0, U=U)
     with pytest.raises(jm.JaxmblError, match="frame_entropy_bound"):
-        jm.physical_dephasing_entropy(model, random_amplitudes(rng, 40), range(20), 1.0)
+        jm.physical_dephasing_entropy(model, random_amplitudes(rng, n), range(20), 1.0)
     with pytest.raises(jm.JaxmblError, match="Circuit"):
-        jm.frame_entropy_bound(jm.sample_model(jr.key(0), jm.Lattice((4,)), unitary="generator").U, [0])
+        jm.frame_entropy_bound(h0, [0])
 
 
 # ---------------------------------------------------------------------------- transforms and batching
 def test_jit_equals_eager_and_vmap_equals_loop(rng):
-    h0s = jax.vmap(lambda k: sample_h0(k, 8, 3))(jr.split(jr.key(5), 3))
-    amps = random_amplitudes(rng, 8, (3,))
+    h0s = jax.vmap(lambda k: sample_h0(k, 7, 3, cutoff=1e-3))(jr.split(jr.key(5), 3))
+    amps = random_amplitudes(rng, 7, (3,))
     ts = np.array([0.5, 1e12])
     for fn in (jm.dephasing_rdm, jm.dephasing_entropy):
         eager = fn(h0s, amps, (2, 3, 6), ts)
@@ -225,7 +233,7 @@ def test_jit_equals_eager_and_vmap_equals_loop(rng):
     # One product state shared by every realization broadcasts; a scalar time drops the time axis.
     shared = jm.dephasing_entropy(h0s, amps[0], (2, 3, 6), 1e12)
     assert shared.shape == (3,)
-    np.testing.assert_allclose(np.asarray(shared), np.asarray(jm.dephasing_entropy(h0s, np.broadcast_to(amps[0], (3, 8, 2)), (2, 3, 6), ts))[:, 1], atol=1e-13)
+    np.testing.assert_allclose(np.asarray(shared), np.asarray(jm.dephasing_entropy(h0s, np.broadcast_to(amps[0], (3, 7, 2)), (2, 3, 6), ts))[:, 1], atol=1e-13)
 
 
 def test_bad_inputs_are_refused_naming_the_argument(rng):

@@ -33,7 +33,7 @@ def test_fused_circuit_matches_dense_numpy(k, adjoint):
     np.testing.assert_allclose(np.asarray(out), want @ psi, atol=1e-13)
 
 
-@pytest.mark.parametrize("shape,pbc", [((10,), False), ((10,), True), ((2, 4), True)])
+@pytest.mark.parametrize("shape,pbc", [((8,), False), ((9,), True), ((2, 4), True)])
 def test_circuit_default_kernel_equals_unfused(shape, pbc):
     model = jm.sample_model(jr.key(3), jm.Lattice(shape, pbc), unitary="circuit")
     U = model.U
@@ -42,8 +42,7 @@ def test_circuit_default_kernel_equals_unfused(shape, pbc):
         fused = jax.jit(lambda v, a=adjoint: U._kernel(v, a))(psi)
         plain = U._kernel_unfused(psi, adjoint)
         assert float(jnp.max(jnp.abs(fused - plain))) <= 1e-13
-    if U.n_sites <= 10:
-        np.testing.assert_allclose(np.asarray(U.mv(psi)), ref.unitary_dense(U) @ np.asarray(psi), atol=1e-13)
+    np.testing.assert_allclose(np.asarray(U.mv(psi)), ref.unitary_dense(U) @ np.asarray(psi), atol=1e-13)
 
 
 def test_plan_is_exact_product_and_fuses_brickwork():

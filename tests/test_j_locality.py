@@ -27,7 +27,9 @@ def _random_hermitian(rng, n):
 def test_outside_and_site_weights_match_brute_force(rng, n, site):
     J = _random_hermitian(rng, n)
     # make the weights decay with distance so that every d is tested on a non-trivial value
-    J = sum(0.3 ** abs(r - site) * ref.site_op(ref.PAULIS[1], r, n) @ J @ ref.site_op(ref.PAULIS[3], r, n) for r in range(n))
+    J = sum(
+        0.3 ** abs(r - site) * ref.site_op(ref.PAULIS[1], r, n) @ J @ ref.site_op(ref.PAULIS[3], r, n) for r in range(n)
+    )
     J = J + J.conj().T
     c = _pauli_coefficients(J, n)
     total = sum(abs(v) ** 2 for v in c.values())
@@ -85,7 +87,9 @@ def test_generator_locality_hutchinson_agrees_with_dense():
     V = jm.PauliSum.from_terms(6, [("X", [2], 1.0)])
     dense = jm.generator_locality(model, V, 2, gap=0.5)
     hutch = jm.generator_locality(model, V, 2, gap=0.5, method="hutchinson", key=jr.key(2), n_vectors=4, tol=1e-6)
-    sw = jm.pauli_site_weights(jnp.asarray(jm.quasi_adiabatic_generator(lambda g: model.dense() + g * V.dense(), 0.0, gap=0.5)))
+    sw = jm.pauli_site_weights(
+        jnp.asarray(jm.quasi_adiabatic_generator(lambda g: model.dense() + g * V.dense(), 0.0, gap=0.5))
+    )
     exact = sw[hutch["sites"]]
     assert np.all(np.abs(hutch["site_weight"] - exact) <= 4 * hutch["site_weight_err"] + 1e-6)
     assert dense["distance"].tolist() == hutch["distance"][:-1].tolist()

@@ -12,12 +12,22 @@ shows the new one) and record the aliases in ``__deprecated_keywords__``.
 from __future__ import annotations
 
 import functools
+import inspect
+import os
+import sys
 import warnings
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def _warn(message: str):
-    # stacklevel 3: the user's call, past this helper and the wrapper.
-    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    # Attribute the warning to the first frame outside jaxmbl (the user's call), past nested
+    # wrappers and internal forwarding (evolve -> krylov_evolve).
+    frame, level = sys._getframe(0), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DeprecationWarning, stacklevel=level)
 
 
 def renamed_keywords(**renames):
@@ -41,11 +51,13 @@ def renamed_keywords(**renames):
     """
 
     def decorate(fn):
+        params = list(inspect.signature(fn).parameters)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             for old, new in renames.items():
                 if old in kwargs:
-                    if new in kwargs:
+                    if new in kwargs or (new in params and params.index(new) < len(args)):
                         raise TypeError(f"{fn.__name__}() got both {old}= (deprecated) and {new}=; pass only {new}=")
                     _warn(f"{fn.__name__}({old}=...) is deprecated and will be removed; use {new}=... instead")
                     kwargs[new] = kwargs.pop(old)

@@ -88,6 +88,7 @@ def as_operator(H):
     return H
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2))
 def _basis_columns(op, n_sites, dtype):
     eye = jnp.eye(2**n_sites, dtype=dtype)
     return jax.vmap(op.mv)(eye).T
@@ -257,10 +258,14 @@ def family(builder: Callable, params=None, *, name: str = "custom") -> Family:
     if not callable(builder):
         raise TypeError(f"builder must be a function (params, s) -> H(s), got {type(builder).__name__}")
     fam = Family(builder, params, name)
-    out = jax.eval_shape(fam.H, 0.0)
+    try:
+        out = jax.eval_shape(fam.H, 0.0)
+    except TypeError as err:
+        raise TypeError(f"builder must return a jax-traceable Hamiltonian: {err}") from err
     if not isinstance(out, (jax.ShapeDtypeStruct, PauliSum, SwingleModel, PerturbedModel)):
         raise TypeError(
-            f"builder(params, s) must return a dense array, PauliSum, SwingleModel or PerturbedModel; got {type(out).__name__}"
+            "builder must return a dense array, PauliSum, SwingleModel or PerturbedModel from (params, s); "
+            f"got {type(out).__name__}"
         )
     return fam
 

@@ -120,8 +120,12 @@ def _block_dims(block_sites: tuple, n_sites: int) -> list:
     return dims + [2 ** (n_sites - prev)]
 
 
-def apply_block(psi, mat, block_sites: tuple, n_sites: int):
-    """Dense block ``mat`` ``(2**m, 2**m)`` on the sorted ``block_sites`` of one state ``(2**N,)``."""
+def apply_block(psi, mat, block_sites: tuple, n_sites: int, isolate: bool = True):
+    """Dense block ``mat`` ``(2**m, 2**m)`` on the sorted ``block_sites`` of one state ``(2**N,)``.
+
+    ``isolate`` keeps the result its own XLA loop (for products of blocks, see below); without it
+    XLA may fuse the block into its consumer, which is what a sum of blocks on the same input wants.
+    """
     m = len(block_sites)
     x = psi.reshape(_block_dims(block_sites, n_sites))
     if m > ELEMENTWISE_MAX_SITES:
@@ -136,27 +140,32 @@ def apply_block(psi, mat, block_sites: tuple, n_sites: int):
     # amplitude 2**m times from cache, does 2**m multiply-adds per amplitude and writes once (no
     # transpose, no dot emitter). Broadcasting both factors explicitly keeps the loop free of
     # concatenates, which XLA:CPU compiles about 5x slower for m = 3.
-    dims = x.shape
+    half = list(x.shape)
+    half[1] = 1 if isolate else 2  # the first block site, whose two values are built separately (see below)
     cols = mat.reshape((2,) * m + (2**m,))
-    col_shape = [1] * len(dims)
-    for j in range(m):
+    col_shape = [1] * len(half)
+    for j in range(1, m):
         col_shape[2 * j + 1] = 2
-    out = None
-    for q, bits in enumerate(itertools.product((0, 1), repeat=m)):
+    parts = []
+    for bits in itertools.product((0, 1), repeat=m):
         idx = []
         for bit in bits:
             idx += [slice(None), slice(bit, bit + 1)]
-        part = jnp.broadcast_to(x[tuple(idx) + (slice(None),)], dims)
-        term = jnp.broadcast_to(cols[..., q].reshape(col_shape), dims) * part
-        out = term if out is None else out + term
-    # Rebuild the output as a concatenate of its halves along the first block axis. XLA:CPU drops
-    # optimization barriers before fusion and would fuse this block into the next one, which then
-    # recomputes it 2**m times per amplitude; it does not fuse a concatenate into its consumers.
-    out = jnp.concatenate([out[:, :1], out[:, 1:]], axis=1) if FORCE else out
-    return out.reshape(psi.shape)
-
-
-FORCE = True
+        parts.append(jnp.broadcast_to(x[tuple(idx) + (slice(None),)], half))
+    if not isolate:
+        col_shape[1] = 2
+    halves = []
+    for h in (0, 1) if isolate else (slice(None),):
+        out = None
+        for q, part in enumerate(parts):
+            term = jnp.broadcast_to(cols[h, ..., q].reshape(col_shape), half) * part
+            out = term if out is None else out + term
+        halves.append(out)
+    # The two values of the first block site are separate expressions joined by a concatenate:
+    # XLA:CPU removes optimization barriers before fusion and would otherwise fuse this block into
+    # the next one, which then recomputes it 2**m times per amplitude; it keeps a concatenate
+    # unfused from its consumers. (A fully nested stack of all 2**m outputs compiles ~5x slower.)
+    return (jnp.concatenate(halves, axis=1) if isolate else halves[0]).reshape(psi.shape)
 
 
 def apply_blocks(psi, mats, plan: tuple, n_sites: int, adjoint: bool = False):
@@ -258,6 +267,6 @@ def apply_sum(psi, block_sites: tuple, mats, n_sites: int):
     """``sum_i B_i psi`` for the blocks of :func:`fused_sum`, one state ``(2**N,)``."""
     out = None
     for bs, B in zip(block_sites, mats):
-        term = apply_block(psi, B.astype(jnp.result_type(B, psi)), bs, n_sites)
+        term = apply_block(psi, B.astype(jnp.result_type(B, psi)), bs, n_sites, isolate=False)
         out = term if out is None else out + term
     return jnp.zeros_like(psi) if out is None else out
