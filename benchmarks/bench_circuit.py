@@ -69,7 +69,10 @@ def main(argv=None):
         compiled[name], compile_s[name] = _compiled(fn, psi, leaf)
     ref = compiled["circuit unfused"](psi, U.gates)
     ref_k = compiled["generator K psi unfused"](psi, G)
-    wall, cpu = race({name: (lambda c=c, leaf=cases[name][1]: c(psi, leaf).block_until_ready()) for name, c in compiled.items()}, args.repeat)
+    wall, cpu = race(
+        {name: (lambda c=c, leaf=cases[name][1]: c(psi, leaf).block_until_ready()) for name, c in compiled.items()},
+        args.repeat,
+    )
     unit_w, unit_c = wall["pass (psi * c)"], cpu["pass (psi * c)"]
     rows = []
     for name in cases:

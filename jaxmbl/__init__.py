@@ -8,13 +8,6 @@ The model is Swingle's l-bit fixed point H = U H0 U^dagger (arXiv:1307.0507). Se
 from jaxmbl import reproduce as reproduce
 from jaxmbl import sweep as sweep
 
-# -- entanglement (exports) --
-from jaxmbl._analysis.entanglement import dephased_entropy as dephased_entropy
-from jaxmbl._analysis.entanglement import entanglement_spectrum as entanglement_spectrum
-from jaxmbl._analysis.entanglement import entropy as entropy
-from jaxmbl._analysis.entanglement import mutual_information as mutual_information
-from jaxmbl._analysis.entanglement import reduced_density_matrix as reduced_density_matrix
-
 # -- exact l-bit dephasing of product states, any chain length (exports) --
 from jaxmbl._analysis.dephasing import MAX_TRANSFER_ENTRIES as MAX_TRANSFER_ENTRIES
 from jaxmbl._analysis.dephasing import boundary_sites as boundary_sites
@@ -23,6 +16,13 @@ from jaxmbl._analysis.dephasing import dephasing_rdm as dephasing_rdm
 from jaxmbl._analysis.dephasing_physical import MAX_PHYSICAL_SITES as MAX_PHYSICAL_SITES
 from jaxmbl._analysis.dephasing_physical import frame_entropy_bound as frame_entropy_bound
 from jaxmbl._analysis.dephasing_physical import physical_dephasing_entropy as physical_dephasing_entropy
+
+# -- entanglement (exports) --
+from jaxmbl._analysis.entanglement import dephased_entropy as dephased_entropy
+from jaxmbl._analysis.entanglement import entanglement_spectrum as entanglement_spectrum
+from jaxmbl._analysis.entanglement import entropy as entropy
+from jaxmbl._analysis.entanglement import mutual_information as mutual_information
+from jaxmbl._analysis.entanglement import reduced_density_matrix as reduced_density_matrix
 
 # -- eigenstates of long chains, energy transport, quenches, operator spreading, U(1) variant --
 from jaxmbl._analysis.lightcone import MAX_CONE_SITES as MAX_CONE_SITES

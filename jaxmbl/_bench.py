@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from jaxmbl._core.errors import JaxmblError
+from jaxmbl._gpu_suite import run_gpu_suite
 
 
 def default_bench_dir() -> Path:
@@ -64,6 +65,20 @@ def run_suite(bench_dir=None, *, only=None, csv_path=None, extra_args=(), timeou
         csv_path = folder / "results.csv"
     _append_csv(csv_path, rows)
     print(f"appended {len(rows)} rows to {csv_path}")
+    return rows
+
+
+def run_gpu(csv_path=None, **kwargs) -> list[dict]:
+    """``jaxmbl bench --suite gpu``: :func:`jaxmbl._gpu_suite.run_gpu_suite`, rows appended to a CSV.
+
+    The CSV defaults to ``gpu_results.csv`` in the working directory (the suite may run from an
+    installed package, without a ``benchmarks/`` folder). Extra keyword arguments go to the suite.
+    """
+    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    rows = [{"date": stamp, "benchmark": f"gpu_{r['section']}", **r} for r in run_gpu_suite(**kwargs)]
+    path = Path(csv_path) if csv_path else Path("gpu_results.csv")
+    _append_csv(path, rows)
+    print(f"appended {len(rows)} rows to {path}")
     return rows
 
 

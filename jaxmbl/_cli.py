@@ -15,7 +15,7 @@ import sys
 
 import jax
 
-from jaxmbl._bench import run_suite
+from jaxmbl._bench import run_gpu, run_suite
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl.reproduce import reproduce
 from jaxmbl.sweep import plot_run, run_sweep
@@ -53,7 +53,10 @@ def cli_plot(args) -> int:
 
 
 def cli_bench(args) -> int:
-    """``jaxmbl bench [--dir DIR] [--only NAMES] [--csv FILE]``."""
+    """``jaxmbl bench [--suite scripts|gpu] [--reduce K] [--dir DIR] [--only NAMES] [--csv FILE]``."""
+    if args.suite == "gpu":
+        rows = run_gpu(args.csv, reduce=args.reduce)
+        return 1 if any(str(r.get("note", "")).startswith("FAIL") for r in rows) else 0
     rows = run_suite(args.dir, only=args.only, csv_path=args.csv)
     return 1 if any(r.get("case") == "FAILED" for r in rows) else 0
 
@@ -98,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=None, help="benchmarks folder (default: the source checkout's benchmarks/)")
     p.add_argument("--only", default=None, help="comma-separated substrings of benchmark names")
     p.add_argument("--csv", default=None, help="CSV to append to (default: BENCH_DIR/results.csv)")
+    p.add_argument(
+        "--suite",
+        default="scripts",
+        choices=["scripts", "gpu"],
+        help="scripts: benchmarks/*.py; gpu: the large-size device suite (N = 24-30; reduced sizes on CPU)",
+    )
+    p.add_argument(
+        "--reduce", type=int, default=None, help="gpu suite: sites taken off every size (default 0; 10 on CPU)"
+    )
     p.set_defaults(func=cli_bench)
     return parser
 

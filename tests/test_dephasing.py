@@ -233,7 +233,11 @@ def test_jit_equals_eager_and_vmap_equals_loop(rng):
     # One product state shared by every realization broadcasts; a scalar time drops the time axis.
     shared = jm.dephasing_entropy(h0s, amps[0], (2, 3, 6), 1e12)
     assert shared.shape == (3,)
-    np.testing.assert_allclose(np.asarray(shared), np.asarray(jm.dephasing_entropy(h0s, np.broadcast_to(amps[0], (3, 7, 2)), (2, 3, 6), ts))[:, 1], atol=1e-13)
+    np.testing.assert_allclose(
+        np.asarray(shared),
+        np.asarray(jm.dephasing_entropy(h0s, np.broadcast_to(amps[0], (3, 7, 2)), (2, 3, 6), ts))[:, 1],
+        atol=1e-13,
+    )
 
 
 def test_bad_inputs_are_refused_naming_the_argument(rng):

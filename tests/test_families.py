@@ -17,13 +17,15 @@ import jaxmbl as jm
 N = 4
 LAT = jm.Lattice((N,))
 S = 0.7
+# Jitted sampler: eager sampling runs op by op and dominated the test time.
+_sample = jax.jit(jm.sample_model, static_argnums=1, static_argnames="unitary")
 
 
 def _dense_h(H):
     if isinstance(H, jm.SwingleModel) and isinstance(H.U, (jm.Circuit, jm.GeneratorUnitary)):
         return ref.model_dense(H)[0]
     if isinstance(H, jm.SwingleModel):  # U = exp(-isK) for a PauliSum K: its own Chebyshev series
-        return np.asarray(jm.dense_hamiltonian(H))
+        return np.asarray(jax.jit(jm.dense_hamiltonian)(H))
     return np.asarray(H.dense())
 
 
@@ -33,7 +35,7 @@ def _k_dense(U):
 
 
 def test_conjugation_family_generator_and_pauli_k():
-    model = jm.sample_model(jr.key(0), LAT, unitary="generator")
+    model = _sample(jr.key(0), LAT, unitary="generator")
     K = _k_dense(model.U)
     H0 = ref.model_dense(model)[2]
     Us = scipy.linalg.expm(-1j * S * K)
@@ -58,7 +60,7 @@ def test_conjugation_family_generator_and_pauli_k():
 
 
 def test_lbit_coupling_family():
-    model = jm.sample_model(jr.key(1), LAT)
+    model = _sample(jr.key(1), LAT)
     _, U, E = ref.model_dense(model)
     bits = ref.all_bits(N)
     dE = 0.3 * bits[:, 1] - 0.2 * bits[:, 0] * bits[:, 3]
@@ -72,7 +74,7 @@ def test_lbit_coupling_family():
 
 
 def test_perturbation_family_all_pairs():
-    model = jm.sample_model(jr.key(2), LAT)
+    model = _sample(jr.key(2), LAT)
     V = jm.random_local_perturbation(jr.key(3), LAT, k=2)
     Hd, Vd = ref.model_dense(model)[0], np.asarray(V.dense())
     fam = jm.perturbation_family(model, V)
@@ -91,28 +93,38 @@ def test_perturbation_family_all_pairs():
     np.testing.assert_allclose(np.asarray(fam4.dH(S).dense()), Vd, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_mv_jit_vmap_and_custom_family():
-    models = jm.sample_models(jr.key(5), LAT, 3, unitary="generator")
+    models = jax.jit(lambda k: jm.sample_models(k, LAT, 3, unitary="generator"))(jr.key(5))
     fams = jax.vmap(jm.conjugation_family)(models)
     psi = jnp.asarray(ref.random_state(np.random.default_rng(0), N))
     batched = jax.jit(jax.vmap(lambda f: f.dmv(S, psi)))(fams)
     for i in range(3):
-        one = jax.tree_util.tree_map(lambda x: x[i], models)
+        one = jax.tree_util.tree_map(lambda x, i=i: x[i], models)
         fam = jm.conjugation_family(one)
         np.testing.assert_allclose(np.asarray(batched[i]), np.asarray(fam.dH(S).dense()) @ psi, atol=1e-12)
-        np.testing.assert_allclose(np.asarray(fam.mv(S, psi)), ref.model_dense(fam.H(S))[0] @ psi, atol=1e-12)
+        mv = jax.jit(lambda f, p: f.mv(S, p))(fam, psi)
+        np.testing.assert_allclose(np.asarray(mv), ref.model_dense(fam.H(S))[0] @ psi, atol=1e-12)
     # A custom family: H(s) = cos(s) A + sin(s) B, dH/ds by jvp.
     A, B = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
     fam = jm.family(lambda p, s: jnp.cos(s) * p[0] + jnp.sin(s) * p[1], (jnp.asarray(A), jnp.asarray(B)))
     np.testing.assert_allclose(np.asarray(fam.dH(S).dense()), -np.sin(S) * A + np.cos(S) * B, atol=1e-14)
     # Gradient through a family's parameters (d/dg of <psi|dH|psi> for H + sV with V = g X).
-    g = jax.grad(lambda c: jnp.real(jnp.vdot(psi, jm.perturbation_family(
-        jm.random_field_heisenberg(jr.key(0), LAT, 1.0), jm.PauliSum.from_list([("XIII", c)])).dmv(S, psi))))(1.0)
+    g = jax.grad(
+        lambda c: jnp.real(
+            jnp.vdot(
+                psi,
+                jm.perturbation_family(
+                    jm.random_field_heisenberg(jr.key(0), LAT, 1.0), jm.PauliSum.from_list([("XIII", c)])
+                ).dmv(S, psi),
+            )
+        )
+    )(1.0)
     np.testing.assert_allclose(float(g), float(np.real(np.vdot(psi, ref.pauli_dense([1, 0, 0, 0]) @ psi))), atol=1e-12)
 
 
 def test_family_errors():
-    model = jm.sample_model(jr.key(0), LAT)  # a circuit: no generator K
+    model = _sample(jr.key(0), LAT)  # a circuit: no generator K
     with pytest.raises(TypeError, match="K=None needs model.U to be a GeneratorUnitary"):
         jm.conjugation_family(model)
     with pytest.raises(jm.JaxmblError, match="K acts on 5 sites"):

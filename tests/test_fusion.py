@@ -29,20 +29,19 @@ def test_fused_circuit_matches_dense_numpy(k, adjoint):
     U = ref.circuit_dense(gates, sites, n)
     want = U.conj().T if adjoint else U
     psi = ref.random_state(rng, n)
-    out = apply_circuit(jnp.asarray(gates), sites, n, jnp.asarray(psi), adjoint, k)
+    out = jax.jit(lambda g, v: apply_circuit(g, sites, n, v, adjoint, k))(jnp.asarray(gates), jnp.asarray(psi))
     np.testing.assert_allclose(np.asarray(out), want @ psi, atol=1e-13)
 
 
 @pytest.mark.parametrize("shape,pbc", [((8,), False), ((9,), True), ((2, 4), True)])
 def test_circuit_default_kernel_equals_unfused(shape, pbc):
-    model = jm.sample_model(jr.key(3), jm.Lattice(shape, pbc), unitary="circuit")
-    U = model.U
+    U = jm.random_circuit(jr.key(3), jm.Lattice(shape, pbc))
     psi = jnp.asarray(ref.random_state(np.random.default_rng(0), U.n_sites))
-    for adjoint in (False, True):
-        fused = jax.jit(lambda v, a=adjoint: U._kernel(v, a))(psi)
-        plain = U._kernel_unfused(psi, adjoint)
-        assert float(jnp.max(jnp.abs(fused - plain))) <= 1e-13
-    np.testing.assert_allclose(np.asarray(U.mv(psi)), ref.unitary_dense(U) @ np.asarray(psi), atol=1e-13)
+    fused = jax.jit(lambda u, v: (u.mv(v), u.rmv(v)))(U, psi)
+    plain = jax.jit(lambda u, v: (u._kernel_unfused(v, False), u._kernel_unfused(v, True)))(U, psi)
+    for a, b in zip(fused, plain):
+        assert float(jnp.max(jnp.abs(a - b))) <= 1e-13
+    np.testing.assert_allclose(np.asarray(fused[0]), ref.unitary_dense(U) @ np.asarray(psi), atol=1e-13)
 
 
 def test_plan_is_exact_product_and_fuses_brickwork():
@@ -60,11 +59,12 @@ def test_fused_circuit_vmap_grad_complex64():
     n, sites = 5, ((0, 1), (2, 3), (1, 2), (3, 4), (4, 0))
     gates = jnp.asarray(_random_gates(rng, len(sites)))
     psis = jnp.asarray(ref.random_state(rng, n, (3,)))
-    out = jax.vmap(lambda v: apply_circuit(gates, sites, n, v))(psis)
-    loop = jnp.stack([apply_circuit(gates, sites, n, v) for v in psis])
+    one = jax.jit(lambda g, v: apply_circuit(g, sites, n, v))
+    out = jax.jit(jax.vmap(one, (None, 0)))(gates, psis)
+    loop = jnp.stack([one(gates, v) for v in psis])
     assert float(jnp.max(jnp.abs(out - loop))) <= 1e-14
     want = ref.circuit_dense(np.asarray(gates), sites, n) @ np.asarray(psis).T
-    out64 = jax.vmap(lambda v: apply_circuit(gates.astype(jnp.complex64), sites, n, v))(psis.astype(jnp.complex64))
+    out64 = jax.jit(jax.vmap(one, (None, 0)))(gates.astype(jnp.complex64), psis.astype(jnp.complex64))
     assert out64.dtype == jnp.complex64
     assert np.abs(np.asarray(out64).T - want).max() <= 1e-5
 
@@ -78,8 +78,8 @@ def test_fused_circuit_vmap_grad_complex64():
                 w = apply_two_site(w, g[a], i, j, n)
         return jnp.sum(jnp.abs(w[:4]) ** 2)
 
-    g1 = jax.grad(loss)(gates, True)
-    g2 = jax.grad(loss)(gates, False)
+    g1 = jax.jit(jax.grad(loss), static_argnums=1)(gates, True)
+    g2 = jax.jit(jax.grad(loss), static_argnums=1)(gates, False)
     assert bool(jnp.all(jnp.isfinite(g1)))
     assert float(jnp.max(jnp.abs(g1 - g2))) <= 1e-12
 
@@ -95,7 +95,8 @@ def test_fused_generator_sum_matches_dense(k):
     terms = list(h2) + list(h1)
     blocks, mats = fused_sum(terms, U.pairs + U.singles, 6, k)
     assert all(len(b) <= max(k, 2) for b in blocks)
-    out = apply_sum(jnp.asarray(psi), blocks, mats, 6)
+    out = jax.jit(lambda v, mats: apply_sum(v, blocks, mats, 6))(jnp.asarray(psi), mats)
     np.testing.assert_allclose(np.asarray(out), K @ psi, atol=1e-13)
-    np.testing.assert_allclose(np.asarray(U.apply_K(jnp.asarray(psi))), K @ psi, atol=1e-13)
-    np.testing.assert_allclose(np.asarray(U._apply_K_unfused(jnp.asarray(psi))), K @ psi, atol=1e-13)
+    fused, plain = jax.jit(lambda u, v: (u.apply_K(v), u._apply_K_unfused(v)))(U, jnp.asarray(psi))
+    np.testing.assert_allclose(np.asarray(fused), K @ psi, atol=1e-13)
+    np.testing.assert_allclose(np.asarray(plain), K @ psi, atol=1e-13)

@@ -55,6 +55,7 @@ def test_eq_4_24_heisenberg_chain_every_eigenstate():
     assert float(info["error"].max()) < 1e-6
 
 
+@pytest.mark.slow
 def test_eq_4_24_swingle_conjugation_family_every_eigenstate():
     model = jm.sample_model(jr.key(0), jm.Lattice((4,)), unitary="generator")
     fam = jm.conjugation_family(model)
@@ -135,7 +136,7 @@ def _custom_swingle():
 
 
 CASES = {
-    "perturbation-exact": lambda: _perturbation_swingle("auto"),
+    "perturbation-exact": pytest.param(lambda: _perturbation_swingle("auto"), marks=pytest.mark.slow),
     "heisenberg": pytest.param(_heisenberg, marks=pytest.mark.slow),
     "dense": pytest.param(_dense_callable, marks=pytest.mark.slow),
     "perturbation-chebyshev": pytest.param(lambda: _perturbation_swingle("chebyshev"), marks=pytest.mark.slow),
@@ -161,9 +162,9 @@ def test_state_applied_equals_spectral_within_its_error(make):
 
 def test_lbit_coupling_family_gives_zero():
     """§IV.E: [dH, H] = 0, so J = (int F) dH = 0 (F is odd)."""
-    model = jm.sample_model(jr.key(6), jm.Lattice((4,)))
+    model = jm.sample_model(jr.key(8), jm.Lattice((4,)), unitary="generator")
     fam = jm.lbit_coupling_family(model, {(0, 2): 0.3, (1,): -0.2})
-    J_psi, info = jm.apply_generator(fam, 0.5, _random_state(jr.key(7), 4), gap=0.5, tol=1e-6)
+    J_psi, info = jm.apply_generator(fam, 0.5, _states(), **KW)
     assert info["route"] == "lbit_coupling"
     assert float(jnp.max(jnp.abs(J_psi))) < 1e-14
 

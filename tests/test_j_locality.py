@@ -50,16 +50,16 @@ def test_periodic_lattice_distances():
     np.testing.assert_allclose(w, [1.0, 0.0], atol=1e-14)
 
 
-def _swingle_J(n, gap):
-    model = jm.sample_model(jr.key(0), jm.Lattice((n,)))
+def _chain_J(n, gap):
+    H = jm.random_field_heisenberg(jr.key(0), n, 4.0)
     V = jm.PauliSum.from_terms(n, [("X", [n // 2], 1.0)])
-    J = jm.quasi_adiabatic_generator(lambda g: model.dense() + g * V.dense(), 0.0, gap=gap)
-    return model, V, np.asarray(J)
+    J = jm.quasi_adiabatic_generator(lambda g: H.dense() + g * V.dense(), 0.0, gap=gap)
+    return H, V, np.asarray(J)
 
 
 def test_hutchinson_matches_exact_frobenius_norms():
     n = 8
-    _, _, J = _swingle_J(n, 0.5)
+    _, _, J = _chain_J(n, 0.5)
     Jj = jnp.asarray(J)
     sites = [4, 5, 7]
     out = jm.commutator_weights(jr.key(1), lambda v: v @ Jj.T, n, sites, n_vectors=8)
@@ -74,8 +74,8 @@ def test_hutchinson_matches_exact_frobenius_norms():
 
 
 def test_generator_locality_dense_decays():
-    model, V, _ = _swingle_J(8, 0.5)
-    out = jm.generator_locality(model, V, 4, gap=0.5)
+    H, V, _ = _chain_J(8, 0.5)
+    out = jm.generator_locality(H, V, 4, gap=0.5)
     assert out["distance"].tolist() == [0.0, 1.0, 2.0, 3.0]
     assert np.all(np.diff(out["outside"]) < 0)
     assert 0 < out["xi"] < 3 and np.isfinite(out["xi_err"])

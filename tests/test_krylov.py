@@ -102,7 +102,9 @@ def test_gradients_match_finite_differences_of_expm(small, method):
 
     def krylov_z(coef, t):
         Hc = dataclasses.replace(H, coef=coef)
-        out, _ = krylov_evolve(Hc, psi0[0], jnp.stack([0.5, t]), error_tol=1e-12, method=method, observables=z0_expectation)
+        out, _ = krylov_evolve(
+            Hc, psi0[0], jnp.stack([0.5, t]), error_tol=1e-12, method=method, observables=z0_expectation
+        )
         return out[-1]
 
     def dense_z(coef, t):

@@ -176,7 +176,6 @@ def test_bad_sampling_arguments(kwargs, match):
         (2, {(0,): -np.inf}, "non-finite"),
         (0, {(0,): 1.0}, "n_sites"),
         (-3, {(0,): 1.0}, "n_sites"),
-        (2.5, {(0,): 1.0}, "n_sites"),
         (3, {(1, 1): 1.0}, "repeated site"),
         (3, {(0, 3): 1.0}, "out of range"),
         (3, {(-1,): 1.0}, "out of range"),
@@ -188,6 +187,12 @@ def test_bad_sampling_arguments(kwargs, match):
 def test_bad_lbit_hamiltonian(n_sites, terms, match):
     with pytest.raises(ValueError, match=match):
         jm.lbit_hamiltonian(n_sites, terms)
+
+
+@pytest.mark.parametrize("n_sites", [2.5, True, "3"])
+def test_n_sites_of_the_wrong_type(n_sites):
+    with pytest.raises(TypeError, match="n_sites must be an integer"):
+        jm.lbit_hamiltonian(n_sites, {(0,): 1.0})
 
 
 def test_bad_energies_for_moebius():

@@ -84,7 +84,7 @@ def test_jit_equals_eager_and_vmap_equals_loop(models, rng):
 
 
 def test_bad_inputs(models):
-    with pytest.raises(ValueError, match="h0 must be"):
+    with pytest.raises(TypeError, match="h0 must be"):
         lbit_energy_density(np.zeros(4))
     with pytest.raises(ValueError, match="psi must start with the model's batch shape"):
         energy_density(models, np.ones((2, 64)))

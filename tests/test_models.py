@@ -185,7 +185,6 @@ def test_k_local_clusters_in_2d_are_all_connected_triples():
         (lambda: random_field_heisenberg(jax.random.key(0), 4, np.nan), "W"),
         (lambda: random_field_heisenberg(jax.random.key(0), 4, 1.0, J=np.inf), "J"),
         (lambda: random_field_heisenberg(jax.random.key(0), 4, 1.0, Jz=1j), "Jz"),
-        (lambda: random_field_heisenberg(jax.random.key(0), "chain", 1.0), "lattice"),
         (lambda: random_local_perturbation(jax.random.key(0), 4, k=0), "k"),
         (lambda: random_local_perturbation(jax.random.key(0), 4, k=5), "k"),
         (lambda: random_local_perturbation(jax.random.key(0), 4, norm=0.0), "norm"),
@@ -195,3 +194,8 @@ def test_k_local_clusters_in_2d_are_all_connected_triples():
 def test_model_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_lattice_of_the_wrong_type():
+    with pytest.raises(TypeError, match="lattice"):
+        random_field_heisenberg(jax.random.key(0), "chain", 1.0)

@@ -114,10 +114,7 @@ def test_otoc_batches_and_jits():
     C = np.asarray(otoc(jr.key(7), models, ts, n_states=2))
     assert C.shape == (3, 2, N)
     loop = np.stack(
-        [
-            np.asarray(otoc(jr.key(7), jax.tree_util.tree_map(lambda x: x[i], models), ts, n_states=2))
-            for i in range(3)
-        ]
+        [np.asarray(otoc(jr.key(7), jax.tree_util.tree_map(lambda x: x[i], models), ts, n_states=2)) for i in range(3)]
     )
     np.testing.assert_allclose(loop, C, atol=1e-12)
     jitted = jax.jit(lambda m: otoc(jr.key(7), m, ts, n_states=2))(models)

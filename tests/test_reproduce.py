@@ -10,8 +10,7 @@ import pytest
 
 import jaxmbl.reproduce as claims_pkg
 from jaxmbl._cli import main
-from jaxmbl.reproduce import Claim, ClaimResult, Measurement
-from jaxmbl.reproduce import render_report, reproduce
+from jaxmbl.reproduce import Claim, ClaimResult, Measurement, render_report, reproduce
 
 
 def fake_claims(calls, fail=()):

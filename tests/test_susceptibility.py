@@ -17,6 +17,13 @@ import reference as ref
 import jaxmbl as jm
 
 MU, GAP = 0.2, 0.3
+N = 6
+LAT = jm.Lattice((N,))
+STATES = np.array([0, 5, 17, 40, 63])
+# Jitted samplers: eager sampling runs op by op and dominated the test time.
+_sample = jax.jit(jm.sample_model, static_argnums=1, static_argnames=("unitary", "max_range"))
+_sample_models = jax.jit(jm.sample_models, static_argnums=(1, 2))
+_clean = jax.jit(jm.clean_models, static_argnums=(1, 2))
 
 
 # ----------------------------------------------------------------------------- references
@@ -56,27 +63,17 @@ def sz_v(n):
 
 # ----------------------------------------------------------------------------- accuracy
 def test_swingle_route_matches_dense():
-    n = 8
-    model = jm.sample_model(jr.key(1), jm.Lattice((n,)))
-    V = local_v(n)
-    states = np.array([0, 3, 127, 200, 255])
-    E = ref.h0_dense(n, ref.h0_terms(model.h0)).diagonal().real
-    M = ref.unitary_dense(model.U)
-    M = M.conj().T @ np.asarray(V.dense()) @ M  # <m|U^dagger V U|n>
+    model = _sample(jr.key(1), LAT)
+    V = local_v(N)
+    Hd, Ud, E = ref.model_dense(model)  # independent: dense U from the gates, E(n) from the couplings
+    M = Ud.conj().T @ np.asarray(V.dense()) @ Ud  # <m|U^dagger V U|n>
+    order = np.argsort(E)
     for reg in ({"mu": MU}, {"gap": GAP}):
-        chi = np.asarray(jm.fidelity_susceptibility(model, V, states=states, state_batch=2, **reg))
-        expect = np.sum(np.abs(M[:, states]) ** 2 * weight_np(E[:, None] - E[None, states], **reg), axis=0)
+        chi = np.asarray(jm.fidelity_susceptibility(model, V, state_batch=8, **reg))  # all 64 states
+        expect = np.sum(np.abs(M) ** 2 * weight_np(E[:, None] - E[None, :], **reg), axis=0)
         np.testing.assert_allclose(chi, expect, rtol=1e-8)
-
-
-def test_swingle_route_matches_diagonalizing_h():
-    n = 6
-    model = jm.sample_model(jr.key(11), jm.Lattice((n,)), unitary="generator")
-    V = local_v(n)
-    chi = np.asarray(jm.fidelity_susceptibility(model, V, mu=MU))
-    dense = chi_dense(ref.model_dense(model)[0], np.asarray(V.dense()), mu=MU)  # ascending levels
-    order = np.argsort(np.asarray(jm.energies(model)))
-    np.testing.assert_allclose(chi[order], dense, rtol=1e-8)
+        # The same from diagonalizing the dense H (the levels of a random H0 are non-degenerate).
+        np.testing.assert_allclose(chi[order], chi_dense(Hd, np.asarray(V.dense()), **reg), rtol=1e-8)
 
 
 @pytest.mark.parametrize("reg", [{"mu": MU}, {"gap": GAP}], ids=["mu", "gap"])
@@ -100,11 +97,9 @@ def test_heisenberg_ed_route_matches_dense(reg, sector):
 
 
 def test_eigenpairs_and_other_hamiltonians():
-    n = 6
-    lat = jm.Lattice((n,))
-    model = jm.sample_model(jr.key(3), lat)
-    V = local_v(n)
-    Hp = jm.perturbed_model(model, jm.random_local_perturbation(jr.key(4), lat, k=1), 0.3)
+    model = _sample(jr.key(3), LAT)
+    V = local_v(N)
+    Hp = jm.perturbed_model(model, jm.random_local_perturbation(jr.key(4), LAT, k=1), 0.3)
     Hd = np.asarray(Hp.dense())
     expect = chi_dense(Hd, np.asarray(V.dense()), mu=MU)
     np.testing.assert_allclose(np.asarray(jm.fidelity_susceptibility(Hp, V, mu=MU)), expect, rtol=1e-8)
@@ -112,10 +107,16 @@ def test_eigenpairs_and_other_hamiltonians():
     E, vecs = np.linalg.eigh(Hd)
     chi = jm.fidelity_susceptibility(None, V, mu=MU, eigenpairs=(E, vecs))
     np.testing.assert_allclose(np.asarray(chi), expect, rtol=1e-10)
-    # V given as a family derivative (an operator with mv only on the Swingle route).
+
+
+@pytest.mark.slow
+def test_v_as_a_family_derivative():
+    # V given as Family.dH(s), an operator with mv only, on the Swingle route.
+    model = _sample(jr.key(3), LAT)
+    V = local_v(N)
     fam = jm.perturbation_family(model, V)
-    a = jm.fidelity_susceptibility(model, fam.dH(0.0), mu=MU, states=[0, 9])
-    b = jm.fidelity_susceptibility(model, V, mu=MU, states=[0, 9])
+    a = jm.fidelity_susceptibility(model, fam.dH(0.0), mu=MU, states=STATES)
+    b = jm.fidelity_susceptibility(model, V, mu=MU, states=STATES)
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10)
 
 
@@ -154,36 +155,39 @@ def test_typical_susceptibility():
 
 # ----------------------------------------------------------------------------- transforms
 def test_jit_equals_eager_and_vmap_equals_loop():
-    n = 4
-    lat = jm.Lattice((n,))
-    models = jm.sample_models(jr.key(5), lat, 3)
+    n, lat, states = N, LAT, STATES
+    models = _sample_models(jr.key(5), lat, 3)
     V = local_v(n)
-    states = np.array([0, 7, 15])
     eager = jm.fidelity_susceptibility(models, V, mu=MU, states=states)
     jitted = jax.jit(lambda m, v, mu: jm.fidelity_susceptibility(m, v, mu=mu, states=states))(models, V, MU)
     np.testing.assert_allclose(np.asarray(jitted), np.asarray(eager), rtol=1e-12)
     for i in range(3):
-        one = jax.tree_util.tree_map(lambda x: x[i], models)
+        one = jax.tree_util.tree_map(lambda x, i=i: x[i], models)
         np.testing.assert_allclose(
             np.asarray(jm.fidelity_susceptibility(one, V, mu=MU, states=states)), np.asarray(eager[i]), rtol=1e-12
         )
-    # Batched V (one per realization) and the ED route.
-    Vs = jax.vmap(lambda k: jm.random_local_perturbation(k, lat, k=1))(jr.split(jr.key(6), 3))
-    both = jm.fidelity_susceptibility(models, Vs, gap=GAP, states=states)
-    for i in range(3):
-        one, v = jax.tree_util.tree_map(lambda x: x[i], (models, Vs))
-        np.testing.assert_allclose(
-            np.asarray(jm.fidelity_susceptibility(one, v, gap=GAP, states=states)), np.asarray(both[i]), rtol=1e-12
-        )
+    # The ED route.
     Hs = jax.vmap(lambda k: jm.random_field_heisenberg(k, lat, 1.0))(jr.split(jr.key(7), 3))
     Vz = sz_v(n)
     batch = jm.fidelity_susceptibility(Hs, Vz, mu=MU, sector=0)
     jitted = jax.jit(lambda h: jm.fidelity_susceptibility(h, Vz, mu=MU, sector=0))(Hs)
     np.testing.assert_allclose(np.asarray(jitted), np.asarray(batch), rtol=1e-10)
     for i in range(3):
-        one = jax.tree_util.tree_map(lambda x: x[i], Hs)
+        one = jax.tree_util.tree_map(lambda x, i=i: x[i], Hs)
         np.testing.assert_allclose(
             np.asarray(jm.fidelity_susceptibility(one, Vz, mu=MU, sector=0)), np.asarray(batch[i]), rtol=1e-10
+        )
+
+
+@pytest.mark.slow
+def test_batched_v_equals_loop():
+    models = _sample_models(jr.key(5), LAT, 3)
+    Vs = jax.vmap(lambda k: jm.random_local_perturbation(k, LAT, k=1))(jr.split(jr.key(6), 3))
+    both = jm.fidelity_susceptibility(models, Vs, gap=GAP, states=STATES)
+    for i in range(3):
+        one, v = jax.tree_util.tree_map(lambda x, i=i: x[i], (models, Vs))
+        np.testing.assert_allclose(
+            np.asarray(jm.fidelity_susceptibility(one, v, gap=GAP, states=STATES)), np.asarray(both[i]), rtol=1e-12
         )
 
 
@@ -191,18 +195,19 @@ def _fd(f, x, h=1e-6):
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
-def test_gradients_swingle_route_at_exact_degeneracies():
+@pytest.mark.parametrize("gap_filter", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["mu", "gap"])
+def test_gradients_swingle_route_at_exact_degeneracies(gap_filter):
     # A clean (translation-invariant) H0: E(n) is massively degenerate; U|n> are still the eigenstates.
-    n = 5
-    lat = jm.Lattice((n,))
-    model = jax.tree_util.tree_map(lambda x: x[0], jm.clean_models(jr.key(8), lat, 1))
+    model = jax.tree_util.tree_map(lambda x: x[0], _clean(jr.key(8), LAT, 1))
     E = np.asarray(jm.energies(model))
     assert len(np.unique(np.round(E, 12))) < len(E) // 2
-    V = local_v(n)
-    states = np.arange(0, 32, 3)
+    V = local_v(N)
+    states = STATES
 
     def mean_chi(coef, h0_scale, mu, gap=None):
-        m = dataclasses.replace(model, h0=dataclasses.replace(model.h0, coef=tuple(h0_scale * c for c in model.h0.coef)))
+        m = dataclasses.replace(
+            model, h0=dataclasses.replace(model.h0, coef=tuple(h0_scale * c for c in model.h0.coef))
+        )
         v = dataclasses.replace(V, coef=coef)
         kw = {"gap": gap} if gap is not None else {"mu": mu}
         return jnp.mean(jm.fidelity_susceptibility(m, v, states=states, **kw))
@@ -211,9 +216,13 @@ def test_gradients_swingle_route_at_exact_degeneracies():
     # Lorentzian: gradients in V's coefficients, the scale of H0 and mu, in one pass.
     value, grads = jax.value_and_grad(mean_chi, argnums=(0, 1, 2))(V.coef, 1.0, MU)
     assert np.isfinite(float(value)) and all(np.all(np.isfinite(np.asarray(g))) for g in grads)
-    np.testing.assert_allclose(float(grads[0][0]), _fd(lambda t: float(mean_chi(V.coef + t * e0, 1.0, MU)), 0.0), rtol=1e-6)
+    np.testing.assert_allclose(
+        float(grads[0][0]), _fd(lambda t: float(mean_chi(V.coef + t * e0, 1.0, MU)), 0.0), rtol=1e-6
+    )
     np.testing.assert_allclose(float(grads[1]), _fd(lambda a: float(mean_chi(V.coef, a, MU)), 1.0), rtol=1e-6)
     np.testing.assert_allclose(float(grads[2]), _fd(lambda mu: float(mean_chi(V.coef, 1.0, mu)), MU), rtol=1e-6)
+    if not gap_filter:
+        return
     # Filter: gradients in the scale of H0 and in gap.
     value, grads = jax.value_and_grad(mean_chi, argnums=(1, 3))(V.coef, 1.0, None, GAP)
     assert np.isfinite(float(value)) and all(np.isfinite(float(g)) for g in grads)
@@ -222,14 +231,11 @@ def test_gradients_swingle_route_at_exact_degeneracies():
 
 
 def test_gradient_with_respect_to_xi():
-    n = 5
-    lat = jm.Lattice((n,))
-    V = local_v(n)
-    states = np.arange(0, 32, 3)
+    V = local_v(N)
 
     def mean_chi(xi):
-        model = jm.sample_model(jr.key(9), lat, xi=xi, max_range=40.0)
-        return jnp.mean(jm.fidelity_susceptibility(model, V, mu=MU, states=states))
+        model = _sample(jr.key(9), LAT, xi=xi, max_range=40.0)
+        return jnp.mean(jm.fidelity_susceptibility(model, V, mu=MU, states=STATES))
 
     g = jax.grad(mean_chi)(0.8)
     assert np.isfinite(float(g)) and abs(float(g)) > 0
@@ -254,17 +260,24 @@ def test_gradients_ed_route_at_exact_degeneracies():
     np.testing.assert_allclose(float(gJ), _fd(lambda J: float(agp(J, V.coef)), 1.0), rtol=1e-6)
     e0 = jnp.zeros_like(V.coef).at[0].set(1.0)
     np.testing.assert_allclose(float(gc[0]), _fd(lambda t: float(agp(1.0, V.coef + t * e0)), 0.0), rtol=1e-6)
-    # A direction that splits the multiplets (Jz): finite per-eigenstate gradients.
-    g = jax.grad(lambda jz: jnp.sum(jm.fidelity_susceptibility(
-        jm.random_field_heisenberg(jr.key(0), n, W=0.0, Jz=jz), V, gap=GAP, sector=0)))(1.0)
+
+
+@pytest.mark.slow
+def test_ed_gradient_in_a_direction_that_splits_multiplets():
+    # Jz breaks SU(2): per-eigenstate gradients through jm.eigh stay finite at the degeneracy.
+    V = sz_v(6)
+    g = jax.grad(
+        lambda jz: jnp.sum(
+            jm.fidelity_susceptibility(jm.random_field_heisenberg(jr.key(0), 6, W=0.0, Jz=jz), V, gap=GAP, sector=0)
+        )
+    )(1.0)
     assert np.isfinite(float(g))
 
 
 # ----------------------------------------------------------------------------- errors
 def test_bad_input_errors():
-    n = 4
-    lat = jm.Lattice((n,))
-    model = jm.sample_model(jr.key(0), lat)
+    n = N
+    model = _sample(jr.key(0), LAT)
     V = local_v(n)
     H = jm.random_field_heisenberg(jr.key(1), n, W=1.0)
     with pytest.raises(jm.JaxmblError, match="exactly one of mu"):
@@ -273,14 +286,14 @@ def test_bad_input_errors():
         jm.fidelity_susceptibility(H, V)
     with pytest.raises(jm.JaxmblError, match="mu must be finite and > 0"):
         jm.fidelity_susceptibility(H, V, mu=-1.0)
-    with pytest.raises(jm.JaxmblError, match="V acts on 5 sites"):
-        jm.fidelity_susceptibility(model, local_v(5), mu=0.1)
-    with pytest.raises(jm.JaxmblError, match="V acts on 5 sites"):
-        jm.fidelity_susceptibility(H, local_v(5), mu=0.1)
-    with pytest.raises(jm.JaxmblError, match="states must lie in 0..15"):
-        jm.fidelity_susceptibility(model, V, mu=0.1, states=[3, 16])
-    with pytest.raises(jm.JaxmblError, match="states must lie in 0..5"):
-        jm.fidelity_susceptibility(H, sz_v(n), mu=0.1, sector=0, states=[6])
+    with pytest.raises(jm.JaxmblError, match="V acts on 7 sites"):
+        jm.fidelity_susceptibility(model, local_v(7), mu=0.1)
+    with pytest.raises(jm.JaxmblError, match="V acts on 7 sites"):
+        jm.fidelity_susceptibility(H, local_v(7), mu=0.1)
+    with pytest.raises(jm.JaxmblError, match="states must lie in 0..63"):
+        jm.fidelity_susceptibility(model, V, mu=0.1, states=[3, 64])
+    with pytest.raises(jm.JaxmblError, match="states must lie in 0..19"):
+        jm.fidelity_susceptibility(H, sz_v(n), mu=0.1, sector=0, states=[20])
     with pytest.raises(jm.JaxmblError, match="V changes S\\^z"):
         jm.fidelity_susceptibility(H, V, mu=0.1, sector=0)
     with pytest.raises(jm.JaxmblError, match="V changes S\\^z"):
@@ -290,9 +303,9 @@ def test_bad_input_errors():
     with pytest.raises(jm.JaxmblError, match="sector= is for the ED route"):
         jm.fidelity_susceptibility(model, V, mu=0.1, sector=0)
     with pytest.raises(jm.JaxmblError, match="V must be Hermitian"):
-        jm.fidelity_susceptibility(H, jnp.triu(jnp.ones((16, 16))), mu=0.1)
+        jm.fidelity_susceptibility(H, jnp.triu(jnp.ones((64, 64))), mu=0.1)
     E, vecs = np.linalg.eigh(np.asarray(H.dense()))
-    with pytest.raises(jm.JaxmblError, match="holds 4 of the D=16 eigenstates"):
+    with pytest.raises(jm.JaxmblError, match="holds 4 of the D=64 eigenstates"):
         jm.fidelity_susceptibility(H, V, mu=0.1, eigenpairs=(E[6:10], vecs[:, 6:10]))
     with pytest.raises(TypeError, match="V must be"):
         jm.fidelity_susceptibility(H, "X", mu=0.1)

@@ -1,4 +1,4 @@
-"""Exact l-bit-frame dephasing of a product state: rho_A(t) and S(A, t) for chains of any length.
+r"""Exact l-bit-frame dephasing of a product state: rho_A(t) and S(A, t) for chains of any length.
 
 In the l-bit frame a product state ``chi0 = (x)_b (alpha_b|0> + beta_b|1>)`` only dephases under
 ``H0 = sum_S J_S prod_{r in S} n_r`` (paper §III.C, eq. 3.17-3.19). Write ``c_b(0) = alpha_b``,
@@ -7,10 +7,10 @@ coupling* by :func:`jaxmbl.reduce_phase`, never formed as ``J t`` in float64). F
 complement B, and configurations n, n' of A,
 
 .. math::
-    \\rho_A(t)(n, n') = \\psi_A(n)\\psi_A^*(n')\\,
-        \\sum_{m} \\prod_{b \\in B} p_b(m_b)\\,
-        e^{-i \\sum_{S \\cap A \\neq \\emptyset \\neq S \\cap B} \\theta_S \\prod_{S\\cap B} m_b
-        \\,(\\prod_{S \\cap A} n_a - \\prod_{S \\cap A} n'_a)},
+    \rho_A(t)(n, n') = \psi_A(n)\psi_A^*(n')\,
+        \sum_{m} \prod_{b \in B} p_b(m_b)\,
+        e^{-i \sum_{S \cap A \neq \emptyset \neq S \cap B} \theta_S \prod_{S\cap B} m_b
+        \,(\prod_{S \cap A} n_a - \prod_{S \cap A} n'_a)},
 
 with ``psi_A(n) = prod_a c_a(n_a) exp(-i sum_{S in A} theta_S prod_S n)``: the couplings inside A
 give a phase, those inside B cancel, and the A-B couplings ("cross terms") leave an average over
@@ -216,9 +216,7 @@ def entropy_plan(sites: tuple, n_sites: int, region: tuple, lattice=None):
     if not cross:
         return None
     in_a = set(region)
-    sides = [
-        tuple(sorted({r for _, s in cross for r in s if (r in in_a) == keep_a})) for keep_a in (True, False)
-    ]
+    sides = [tuple(sorted({r for _, s in cross for r in s if (r in in_a) == keep_a})) for keep_a in (True, False)]
     plans = [_make_plan(cross, side, lattice) for side in sides]
     best = min(plans, key=lambda pg: pg[0].cost)
     _check_size(best[0], f"the boundary of region (its {len(sides[0])} sites coupled to the complement)")
@@ -227,7 +225,7 @@ def entropy_plan(sites: tuple, n_sites: int, region: tuple, lattice=None):
 
 # ---------------------------------------------------------------------------- kernel (one job)
 def _rho_one(theta, amps, plan: _Plan, gather: _Gather):
-    """rho over the plan's region for one realization at one time; theta = reduced phases of gather.terms."""
+    """Return rho over the plan's region for one realization at one time; theta = reduced phases of gather.terms."""
     n_local, w = plan.n_local, plan.window
     cdt = amps.dtype
     theta = jnp.concatenate([theta, jnp.zeros(1, theta.dtype)])
@@ -299,7 +297,9 @@ def _dephasing_core(coef, amps, ts, gather, plan, alpha, batch_size):
 def check_amplitudes(amplitudes, n_sites: int, dtype, *, tol: float = 1e-10):
     """Product-state amplitudes ``(..., N, 2)``: rows ``(alpha_b, beta_b)`` of unit norm, cast to complex."""
     if not hasattr(amplitudes, "shape") and not isinstance(amplitudes, (list, tuple)):
-        raise TypeError(f"amplitudes must be an array (..., N, 2) of complex amplitudes, got {type(amplitudes).__name__}")
+        raise TypeError(
+            f"amplitudes must be an array (..., N, 2) of complex amplitudes, got {type(amplitudes).__name__}"
+        )
     a = jnp.asarray(amplitudes)
     if not jnp.issubdtype(a.dtype, jnp.number) or jnp.issubdtype(a.dtype, jnp.bool_):
         raise TypeError(f"amplitudes must be numeric, got dtype {a.dtype}")
@@ -407,9 +407,13 @@ def dephasing_entropy(h0, amplitudes, region, ts, *, alpha=1, lattice=None, batc
     cut gives 0.
 
     Args:
-        h0, amplitudes, ts, lattice, batch_size: as in :func:`dephasing_rdm`.
+        h0: the l-bit Hamiltonian, as in :func:`dephasing_rdm`.
+        amplitudes: single-site amplitudes, as in :func:`dephasing_rdm`.
         region: sites of A (any size; what counts is its boundary).
+        ts: times, as in :func:`dephasing_rdm`.
         alpha: Rényi index > 0 or ``np.inf`` (1 = von Neumann), static.
+        lattice: as in :func:`dephasing_rdm`.
+        batch_size: as in :func:`dephasing_rdm`.
 
     Returns:
         ``batch + (T,)`` real entropies in nats (scalar ``ts`` drops T).

@@ -1,4 +1,4 @@
-"""From the l-bit frame to the physical frame: exact S(A, U chi(t)) from the light cone, and its bound.
+r"""From the l-bit frame to the physical frame: exact S(A, U chi(t)) from the light cone, and its bound.
 
 The physical state of a dephasing quench is ``psi(t) = U chi(t)`` with ``chi(t) = exp(-i H0 t) chi0``
 and ``chi0`` an l-bit product state (so ``psi(0) = U chi0`` is an eigenstate-like, area-law state).
@@ -7,8 +7,8 @@ For a circuit ``U``, only the gates in the backward light cone of the cut matter
 ``C`` the cone sites and ``C_B = C minus A``,
 
 .. math::
-    S\\big(A, U\\chi(t)\\big) = S\\Big(\\mathrm{tr}_{C_B}\\, U_{\\rm cone}\\,
-        \\rho_{A \\cup C_B}\\big(\\chi(t)\\big)\\, U_{\\rm cone}^\\dagger\\Big),
+    S\big(A, U\chi(t)\big) = S\Big(\mathrm{tr}_{C_B}\, U_{\rm cone}\,
+        \rho_{A \cup C_B}\big(\chi(t)\big)\, U_{\rm cone}^\dagger\Big),
 
 so the exact physical entropy costs one :func:`dephasing_rdm` of ``A`` plus the ``~D`` cone sites
 per cut of a depth-D circuit (or of the complement plus its cone, whichever is smaller), for any N.
@@ -17,7 +17,7 @@ whole block would be needed, because U mixes the boundary sites with the phases 
 inside A), and :func:`frame_entropy_bound` is the statement instead: every two-site gate crossing
 the cut changes S(A) by at most ``2 ln 2`` (subadditivity and Araki-Lieb), so
 
-.. math:: |S_{\\rm phys}(A, t) - S_{\\rm lbit}(A, t)| \\le 2 g \\ln 2
+.. math:: |S_{\rm phys}(A, t) - S_{\rm lbit}(A, t)| \le 2 g \ln 2
 
 for the von Neumann entropy, with g the number of gates of U with one site in A and one outside.
 
@@ -56,11 +56,11 @@ MAX_PHYSICAL_SITES = 12
 
 
 def frame_entropy_bound(U, region) -> float:
-    """``2 g ln 2``: bound on ``|S(A, U chi) - S(A, chi)|`` for every state chi (von Neumann, nats).
+    r"""``2 g ln 2``: bound on ``|S(A, U chi) - S(A, chi)|`` for every state chi (von Neumann, nats).
 
     g is the number of two-site gates of the circuit U with one site in A and one outside. Each such
-    gate acting on ``a in A`` and ``b`` outside changes S(A) by at most ``2 ln 2``: S(A \\ a) is
-    untouched and ``|S(A) - S(A \\ a)| <= ln 2``. Used for the half-infinite blocks whose exact
+    gate acting on ``a in A`` and ``b`` outside changes S(A) by at most ``2 ln 2``: S(A \ a) is
+    untouched and ``|S(A) - S(A \ a)| <= ln 2``. Used for the half-infinite blocks whose exact
     physical entropy :func:`physical_dephasing_entropy` does not reach.
 
     Args:

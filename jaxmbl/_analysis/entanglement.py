@@ -37,7 +37,7 @@ from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.lattice import validate_region
 from jaxmbl._core.limits import check_state_memory
-from jaxmbl._core.linalg import eigvalsh_hf
+from jaxmbl._core.schmidt import purity, schmidt_spectrum
 
 
 # ---------------------------------------------------------------------------- validation
@@ -82,17 +82,11 @@ def _split(psi, region: tuple):
 
 
 def _spectrum_1(psi, region: tuple):
-    """Normalized entanglement spectrum of one state, descending, length min(2**|A|, 2**|B|)."""
-    M = _split(psi, region)
-    if M.shape[0] <= M.shape[1]:
-        G = jnp.matmul(M, M.conj().T, precision=HIGHEST)
-    else:
-        G = jnp.matmul(M.conj().T, M, precision=HIGHEST)  # same nonzero spectrum as M M^†
-    lam = eigvalsh_hf(G)[::-1]
-    # Eigenvalues below numpy's matrix_rank tolerance are eigensolver noise (and may be
-    # negative): set them to exactly 0 so p log p and p**alpha see true zeros.
-    tol = lam.shape[0] * jnp.finfo(lam.dtype).eps * lam[0]
-    return jnp.where(lam > tol, lam, 0) / jnp.real(jnp.trace(G))
+    """Normalized entanglement spectrum of one state, descending, length min(2**|A|, 2**|B|).
+
+    Eigenvalues only, from the lower half of the smaller Gram matrix (see ``_core/schmidt.py``).
+    """
+    return schmidt_spectrum(_split(psi, region))
 
 
 def _renyi(p, alpha: float):
@@ -133,6 +127,8 @@ def _spectrum_core(psi, region):
 
 @partial(jax.jit, static_argnames=("region", "alpha"))
 def _entropy_core(psi, region, alpha):
+    if alpha == 2:  # -log tr rho_A^2: a Frobenius norm of the Gram matrix, no spectrum
+        return jnp.vectorize(lambda v: -jnp.log(purity(_split(v, region))), signature="(n)->()")(psi)
     return jnp.vectorize(lambda v: _renyi(_spectrum_1(v, region), alpha), signature="(n)->()")(psi)
 
 

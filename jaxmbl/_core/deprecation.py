@@ -17,7 +17,6 @@ import os
 import sys
 import warnings
 
-
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -151,7 +151,9 @@ def _pauli_structure(H):
     if H._structure is not None and H.paulis.ndim == 2:
         return H._structure
     if is_traced(H.paulis):
-        raise JaxmblError("H: a batched PauliSum under jit needs a carried term structure; build it with jaxmbl's models")
+        raise JaxmblError(
+            "H: a batched PauliSum under jit needs a carried term structure; build it with jaxmbl's models"
+        )
     labels = np.asarray(H.paulis).reshape(-1, *H.paulis.shape[-2:])
     if not np.all(labels == labels[:1]):
         raise JaxmblError("H: every realization of a batched PauliSum must have the same Pauli strings")
@@ -165,7 +167,9 @@ def _check_sector(H, sector, n_sites: int, name: str):
         return float(sector)
     if is_pauli_sum(H):
         if not H.conserves_total_z():
-            raise JaxmblError(f"sector={sector!r} was requested but {name} does not conserve total S^z; pass sector=None")
+            raise JaxmblError(
+                f"sector={sector!r} was requested but {name} does not conserve total S^z; pass sector=None"
+            )
     else:
         mat = np.asarray(H)
         sz = basis_bits(n_sites).sum(axis=1)
@@ -210,7 +214,9 @@ def block_operator(H, sector=None, *, name: str = "H") -> BlockOperator:
             check_hermitian(H, name)
         else:
             check_hermitian(H, name, matvec=_mv, dim=2**n_sites, batch=batch, dtype=dtype)
-        return BlockOperator(H, realization_axes(H), batch, 2**n_sites, dtype, _identity, _protocol_apply, None, n_sites, None)
+        return BlockOperator(
+            H, realization_axes(H), batch, 2**n_sites, dtype, _identity, _protocol_apply, None, n_sites, None
+        )
     raise TypeError(f"{name} must be a PauliSum, a square array or an operator with mv(psi); got {type(H).__name__}")
 
 
@@ -226,13 +232,17 @@ def _pauli_operator(H, sector, name):
     dtype = real_dtype(H.coef.dtype) if real else complex_dtype(H.coef.dtype)
     if sector is None:
         axes = jax.tree_util.tree_map(lambda _: 0, H)
-        return BlockOperator(H, axes, batch, 2**n_sites, dtype, _identity, _protocol_apply, _pauli_radius, n_sites, None)
+        return BlockOperator(
+            H, axes, batch, 2**n_sites, dtype, _identity, _protocol_apply, _pauli_radius, n_sites, None
+        )
     sector = _check_sector(H, sector, n_sites, name)
     signs, cols, inside, groups = _sector_tables(structure, n_sites, sector)
     params = _SectorParams(H.coef, jnp.asarray(H.paulis), jnp.asarray(signs), jnp.asarray(cols), jnp.asarray(inside))
     axes = _SectorParams(0 if batch else None, 0 if batch else None, None, None, None)
     prepare = _SectorPrepare(groups, tuple(complex(c) for c in structure.phase), bool(real))
-    return BlockOperator(params, axes, batch, signs.shape[1], dtype, prepare, _sector_apply, _sector_radius, n_sites, sector)
+    return BlockOperator(
+        params, axes, batch, signs.shape[1], dtype, prepare, _sector_apply, _sector_radius, n_sites, sector
+    )
 
 
 def _dense_operator(H, sector, name):

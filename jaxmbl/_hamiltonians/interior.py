@@ -64,9 +64,12 @@ from jaxmbl._hamiltonians.block_operator import block_operator
 from jaxmbl._hamiltonians.chebyshev import chebyshev_series, lanczos_bounds
 from jaxmbl._hamiltonians.polynomial import OperatorView, operator_view
 
-_LOBE = 1.5  # (K + 1/2) phi of the k-th level aimed at (p ~ 0.66)
+_LOBE = 1.0  # (K + 1/2) phi of the k-th level aimed at (p ~ 0.84)
 _ETA = 1e-3  # resolution of the filter values when counting the levels above p_min
-_LOBE_FLOOR, _X_FLOOR = 0.15, 2.7  # p = sinc(x) = 0.15 at x = 2.7: above the positive sidelobes (< 0.13): the Ritz vectors of p(H) that enter Rayleigh-Ritz on H
+_LOBE_FLOOR, _X_FLOOR = (
+    0.15,
+    2.7,
+)  # p = sinc(x) = 0.15 at x = 2.7: above the positive sidelobes (< 0.13): the Ritz vectors of p(H) that enter Rayleigh-Ritz on H
 _BOUND_STEPS, _BOUND_BLOCK = 150, 4
 _SENTINEL_T = -10.0  # Ritz value of p(H) given to unused rows (|p| <= 2 on the spectrum)
 
@@ -121,6 +124,7 @@ class _State(NamedTuple):
     E: jax.Array  # (k,) the k Ritz values nearest the target, at the last check
     S: jax.Array  # (capacity, k) their coefficients on the basis
     R: jax.Array  # (k,) their residuals
+    since: jax.Array  # matvecs of filtering since the last check
 
 
 # ---------------------------------------------------------------------------- the filter
@@ -209,7 +213,18 @@ def _check(cfg, s: _State, mv, t, tol_abs):
     narrow = ~ok_k & explored & lobe_resolved & (n_lobe < cfg.k)
     K_narrow = jnp.maximum(2, (s.K * jnp.maximum(n_lobe, 1) * _LOBE / (_X_FLOOR * cfg.k)).astype(jnp.int32))
     return {
-        "done": done, "blowup": blowup, "narrow": narrow, "K_narrow": K_narrow, "theta": theta, "S": S, "A_full": A_full, "E": E_c[near], "Y": C[:, near], "R": res[near],
+        "rho": rho, "done": done, "blowup": blowup, "narrow": narrow, "K_narrow": K_narrow, "theta": theta, "S": S, "A_full": A_full, "E": E_c[near], "Y": C[:, near], "R": res[near],
+    }  # fmt: skip
+
+
+def _no_check(cfg, s: _State):
+    """What :func:`_check` returns when the check is skipped: nothing decided, the last results kept."""
+    zeros = jnp.zeros((cfg.capacity, cfg.capacity), s.basis.T.dtype)
+    no = jnp.zeros((), bool)
+    theta = jnp.zeros(cfg.capacity, jnp.real(zeros).dtype)
+    return {
+        "rho": theta, "done": no, "blowup": no, "narrow": no, "K_narrow": s.K, "theta": theta, "S": zeros,
+        "A_full": zeros, "E": s.E, "Y": s.S, "R": s.R,
     }  # fmt: skip
 
 
@@ -232,9 +247,14 @@ def _solve_one(params, key, pre, t, tol, *, view: OperatorView, cfg: _Config):
             return jnp.where(j == 0, 2.0, 4 * jnp.cos(j * th0)) / norm
 
         basis = bl.expand(s.basis, lambda Z: chebyshev_series(mv, Z, c, a, coef, s.K), jr.fold_in(k_inject, s.steps))
-        s = s._replace(basis=basis, matvecs=s.matvecs + s.K * b + cfg.n_cand, steps=s.steps + 1)
-        chk = _check(cfg, s, mv, t, tol_abs)
-        s = s._replace(done=chk["done"], E=chk["E"], S=chk["Y"], R=chk["R"])
+        s = s._replace(basis=basis, matvecs=s.matvecs + s.K * b, steps=s.steps + 1, since=s.since + s.K * b)
+        # Check when the residuals cost at most a fifth of the filtering since the last check, or when full.
+        want = (s.since >= 4 * cfg.n_cand) | (s.basis.n + b > cfg.capacity)
+        chk = lax.cond(want, lambda s: _check(cfg, s, mv, t, tol_abs), lambda s: _no_check(cfg, s), s)
+        s = s._replace(
+            done=chk["done"], E=chk["E"], S=chk["Y"], R=chk["R"], matvecs=s.matvecs + jnp.where(want, cfg.n_cand, 0),
+            since=jnp.where(want, 0, s.since),
+        )  # fmt: skip
         can = s.restarts < cfg.max_restarts
         redo_wanted = ~s.done & (chk["narrow"] | chk["blowup"])
         redo = ~s.done & (chk["narrow"] | chk["blowup"]) & can
@@ -260,7 +280,7 @@ def _solve_one(params, key, pre, t, tol, *, view: OperatorView, cfg: _Config):
     s0 = _State(
         bl.start(bl.random_block(k_start, b, dim, view.dtype), cfg.capacity), lo, hi, K0, zero_i, jnp.asarray(_BOUND_BLOCK * min(_BOUND_STEPS, dim), jnp.int32), zero_i,
         jnp.zeros((), bool), jnp.zeros((), bool), jnp.zeros(cfg.k, rdt), jnp.zeros((cfg.capacity, cfg.k), view.dtype),
-        jnp.full(cfg.k, jnp.inf, rdt),
+        jnp.full(cfg.k, jnp.inf, rdt), zero_i,
     )  # fmt: skip
     s = lax.while_loop(lambda s: ~s.stop, body, s0)
     order = jnp.argsort(s.E)
@@ -324,14 +344,20 @@ def _bad_key(key):
 
 def _real_values(value, name, batch, *, low=None, high=None):
     """A real scalar or ``batch``-broadcastable array; range checked when concrete."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating | np.ndarray | jax.Array):
+    if isinstance(value, bool) or not isinstance(
+        value, int | float | np.integer | np.floating | np.ndarray | jax.Array
+    ):
         raise TypeError(f"{name} must be a real number (or an array over the realizations), got {value!r}")
     arr = jnp.asarray(value)
     if jnp.iscomplexobj(arr):
         raise JaxmblError(f"{name} must be real, got {value!r}")
     if not is_traced(arr):
         a = np.asarray(arr, dtype=float)
-        if not np.all(np.isfinite(a)) or (low is not None and np.any(a < low)) or (high is not None and np.any(a > high)):
+        if (
+            not np.all(np.isfinite(a))
+            or (low is not None and np.any(a < low))
+            or (high is not None and np.any(a > high))
+        ):
             rng = f" in [{low}, {high}]" if low is not None else ""
             raise JaxmblError(f"{name} must be finite{rng}, got {value!r}")
     try:
@@ -345,12 +371,14 @@ def _config(op, k, block_size, krylov_dim, max_restarts, max_degree, has_target)
     b = min(block_size, dim)
     full = -(-dim // b) * b
     if krylov_dim is None:
-        capacity = -(-int(2.5 * k + 6 * b) // b) * b
+        capacity = -(-int(3 * k + 6 * b) // b) * b
     else:
         capacity = -(-_check_int(krylov_dim, "krylov_dim", 1) // b) * b
     capacity = max(min(capacity, full), min(2 * b, full))
     if capacity < min(k + 2 * b, full):
-        raise JaxmblError(f"krylov_dim={krylov_dim} is too small for k={k}: use at least k + 2 * block_size = {k + 2 * b}")
+        raise JaxmblError(
+            f"krylov_dim={krylov_dim} is too small for k={k}: use at least k + 2 * block_size = {k + 2 * b}"
+        )
     keep = min(max(k + 2 * b, capacity // 2), capacity - b)
     n_cand = min(capacity, -(-int(1.5 * k + 2 * b) // b) * b)
     return _Config(k, b, capacity, max(keep, 1), n_cand, max_restarts, max_degree, has_target)
@@ -383,7 +411,7 @@ def interior_eigh(
     sector=None,
     tol: float = 1e-10,
     key,
-    block_size: int = 8,
+    block_size: int = 4,
     krylov_dim: int | None = None,
     max_restarts: int = 20,
     max_degree: int = 1_000_000,

@@ -426,7 +426,9 @@ def krylov_evolve(
         elif hasattr(H, "apply"):
             mv_fn = _apply
         else:
-            raise TypeError(f"H must have an .mv(psi) method, be a square array, or mv_fn must be given; got {type(H).__name__}")
+            raise TypeError(
+                f"H must have an .mv(psi) method, be a square array, or mv_fn must be given; got {type(H).__name__}"
+            )
     rdt = real_dtype(dtype)
     psi0 = jnp.asarray(psi0)
     if psi0.ndim == 0:

@@ -241,7 +241,9 @@ class PauliSum:
                 raise JaxmblError(f"each term must be (ops, sites, coef), got {term!r}") from err
             sites = [sites] if isinstance(sites, numbers.Integral) else list(sites)
             if not isinstance(ops, str) or len(ops) != len(sites):
-                raise JaxmblError(f"term {term!r}: operator string {ops!r} must have one letter per site ({len(sites)})")
+                raise JaxmblError(
+                    f"term {term!r}: operator string {ops!r} must have one letter per site ({len(sites)})"
+                )
             if bad := sorted(set(ops) - set(PAULI_LETTERS)):
                 raise JaxmblError(f"term {term!r}: unknown letters {bad}; use I, X, Y, Z")
             if bad := [s for s in sites if not isinstance(s, numbers.Integral) or not 0 <= s < n_sites]:

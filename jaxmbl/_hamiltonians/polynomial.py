@@ -125,7 +125,9 @@ def _apply_series(op, v, extra, make, degree: int):
     batch, dim = op.batch, op.dim
     v = jnp.asarray(v)
     if v.ndim == 0 or v.shape[-1] != dim:
-        raise JaxmblError(f"v must have shape (..., D) with D = {dim} (the dimension of H or of its sector), got {v.shape}")
+        raise JaxmblError(
+            f"v must have shape (..., D) with D = {dim} (the dimension of H or of its sector), got {v.shape}"
+        )
     if not jnp.issubdtype(v.dtype, jnp.inexact):
         v = v.astype(op.dtype)
     per = bool(batch) and v.shape[: len(batch)] == batch and v.ndim > len(batch)
@@ -149,7 +151,9 @@ def _apply_series(op, v, extra, make, degree: int):
         lambda x, ax: x if ax is None else x.reshape((size,) + x.shape[len(batch) :]), op.params, op.axes
     )
     ex = jax.tree_util.tree_map(lambda x: x.reshape((size,) + x.shape[len(batch) :]), extra)
-    out = jax.vmap(one, in_axes=(op.axes, 0 if per else None, 0))(flat, v.reshape((size,) + v.shape[len(batch) :]) if per else v, ex)
+    out = jax.vmap(one, in_axes=(op.axes, 0 if per else None, 0))(
+        flat, v.reshape((size,) + v.shape[len(batch) :]) if per else v, ex
+    )
     return out.reshape(batch + out.shape[1:]), per
 
 
@@ -374,7 +378,7 @@ def regularized_resolvent_apply(
     bb = realization_bounds(op, bounds)
     v = jnp.asarray(v)
     per = bool(op.batch) and v.shape[: len(op.batch)] == op.batch and v.ndim > len(op.batch)
-    out_axes = (v.shape[:-1] if per or not op.batch else op.batch + v.shape[:-1])
+    out_axes = v.shape[:-1] if per or not op.batch else op.batch + v.shape[:-1]
     try:
         E_out = jnp.broadcast_to(jnp.asarray(E, bb.dtype), out_axes)
     except ValueError as err:
@@ -388,7 +392,10 @@ def regularized_resolvent_apply(
         b_np = np.asarray(bb).reshape(-1, 2)
         e_np = np.asarray(E_flat).reshape(len(b_np), -1)
         if degree is None:
-            ks = [_bernstein((lo + hi) / 2, (hi - lo) / 2, e, float(mu), tol, None, np)[0] for (lo, hi), e in zip(b_np, e_np)]
+            ks = [
+                _bernstein((lo + hi) / 2, (hi - lo) / 2, e, float(mu), tol, None, np)[0]
+                for (lo, hi), e in zip(b_np, e_np)
+            ]
             degree = int(max(np.max(k) for k in ks))
         if degree > max_degree:
             a = float(np.max(b_np[:, 1] - b_np[:, 0])) / 2
@@ -408,5 +415,7 @@ def regularized_resolvent_apply(
     cast = (lambda x: x) if xp is jnp else np.asarray
     _, bound = _bernstein(cast(center)[..., None], cast(radius)[..., None], cast(E_flat), cast(mu_r), tol, degree, xp)
     norms = jnp.linalg.norm(v, axis=-1)
-    error = jnp.asarray(bound).reshape(out_axes) * (norms if norms.shape == out_axes else jnp.broadcast_to(norms, out_axes))
+    error = jnp.asarray(bound).reshape(out_axes) * (
+        norms if norms.shape == out_axes else jnp.broadcast_to(norms, out_axes)
+    )
     return ChebyshevApply(values, error, degree, bb)

@@ -145,7 +145,7 @@ def near_resonant_fraction(key, family, gaps, *, n_samples: int = 256, states=No
 
     Example:
         >>> import jax.random as jr
-        >>> model = sample_model(jr.key(0), Lattice((6,)), unitary="generator")
+        >>> model = sample_model(jr.key(0), Lattice((4,)), unitary="generator")
         >>> out = near_resonant_fraction(jr.key(1), model, [0.01, 0.3], n_samples=32)
         >>> out["fraction"].shape, bool(out["mean"][0] <= out["mean"][1])
         ((32, 2), True)

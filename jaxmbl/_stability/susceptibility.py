@@ -41,10 +41,11 @@ from jaxmbl._core.conventions import basis_bits, complex_dtype, real_dtype
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.limits import check_state_memory
+from jaxmbl._core.operators import DenseOperator
 from jaxmbl._hamiltonians.ed import eigh, hamiltonian_blocks
 from jaxmbl._hamiltonians.pauli import PauliSum, sector_basis
 from jaxmbl._stability.adiabatic import _spectral_filter
-from jaxmbl._stability.families import DenseOperator, operator_mv
+from jaxmbl._stability.families import operator_mv
 from jaxmbl._swingle.lbits import lbit_energies
 from jaxmbl._swingle.model import SwingleModel
 
@@ -96,7 +97,9 @@ def _n_sites(X, name):
         return D.bit_length() - 1
     if hasattr(X, "n_sites"):
         return int(X.n_sites)
-    raise TypeError(f"{name} must be a PauliSum, an operator with n_sites and mv(), or a dense array; got {type(X).__name__}")
+    raise TypeError(
+        f"{name} must be a PauliSum, an operator with n_sites and mv(), or a dense array; got {type(X).__name__}"
+    )
 
 
 def _batch_of(V):
@@ -115,7 +118,9 @@ def _check_v(V, n_sites, batch):
         raise JaxmblError(f"V has batch shape {vb} but H has {tuple(batch)}: V must be shared or batched like H")
     if not is_traced(V):
         if isinstance(V, PauliSum):
-            if not V.is_hermitian(atol=_HERMITIAN_RTOL * max(1.0, float(np.max(np.abs(np.asarray(V.coef)), initial=0)))):
+            if not V.is_hermitian(
+                atol=_HERMITIAN_RTOL * max(1.0, float(np.max(np.abs(np.asarray(V.coef)), initial=0)))
+            ):
                 raise JaxmblError("V must be Hermitian (real combined Pauli coefficients)")
         elif isinstance(V, (np.ndarray, jax.Array)):
             Vn = np.asarray(V)
@@ -207,7 +212,9 @@ def _v_block(V, n_sites, sector, batch):
     v_batched = _check_v(V, n_sites, batch)
     if not isinstance(V, (PauliSum, np.ndarray, jax.Array)) and not hasattr(V, "dense"):
         if not hasattr(V, "mv"):
-            raise TypeError(f"V must be a PauliSum, a dense array or an operator with dense() or mv(); got {type(V).__name__}")
+            raise TypeError(
+                f"V must be a PauliSum, a dense array or an operator with dense() or mv(); got {type(V).__name__}"
+            )
         V = jax.vmap(V.mv)(jnp.eye(2**n_sites, dtype=complex_dtype(real_dtype(None)))).T
     if sector is not None and not is_traced(V):
         if isinstance(V, PauliSum):
@@ -356,7 +363,9 @@ def agp_norm(H, V, *, mu, states=None, sector=None, eigenpairs=None, state_batch
         >>> float(agp_norm(H, V, mu=0.1, sector=0)) > 0
         True
     """
-    chi = fidelity_susceptibility(H, V, mu=mu, states=states, sector=sector, eigenpairs=eigenpairs, state_batch=state_batch)
+    chi = fidelity_susceptibility(
+        H, V, mu=mu, states=states, sector=sector, eigenpairs=eigenpairs, state_batch=state_batch
+    )
     return jnp.mean(chi, axis=-1)
 
 

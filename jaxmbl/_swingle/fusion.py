@@ -20,7 +20,13 @@ Block size per backend (:func:`default_block_sites`): on CPU the kernel is arith
 block holds three gates for 16 multiply-adds and costs more than three 2-site gates), so k = 3;
 on GPU/TPU, bandwidth-bound with arithmetic to spare, k = 4 (complex128) or 5 (complex64).
 Blocks of up to 3 sites are applied as one fused elementwise expression (no transposes);
-larger blocks as a contraction (``einsum``, ``HIGHEST`` precision).
+larger blocks as a contraction (``einsum``, ``HIGHEST`` precision). The GPU sizes are chosen
+from bandwidth/arithmetic ratios and have not been measured on a GPU yet.
+
+Measured on 2 CPU cores (``benchmarks/bench_circuit.py``, N = 20, 19 gates, complex128): 43 ms
+fused against 102 ms gate by gate. The fused kernel runs at about 15 GFLOP/s, near what XLA's CPU
+code reaches for complex arithmetic (it emits no fused multiply-adds), so on CPU the floor is the
+76 complex multiply-adds per amplitude, not memory traffic.
 """
 
 from __future__ import annotations
@@ -30,7 +36,6 @@ import itertools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 
 from jaxmbl._core.errors import JaxmblError
@@ -104,7 +109,8 @@ def block_matrices(gates, sites: tuple, plan: tuple, adjoint: bool = False) -> l
         B = jnp.eye(2**m, dtype=gates.dtype)
         for g in members:
             a, b = sites[g]
-            B = jax.vmap(lambda col, g=g, a=a, b=b: apply_two_site(col, gates[g], local[a], local[b], m), 1, 1)(B)
+            i, j = local[a], local[b]
+            B = jax.vmap(lambda col, u=gates[g], i=i, j=j, m=m: apply_two_site(col, u, i, j, m), 1, 1)(B)
         mats.append(B)
     if adjoint:
         mats = [B.conj().T for B in reversed(mats)]

@@ -152,7 +152,8 @@ def run(ctx, *, make_models=None) -> ClaimResult:
         [
             np.asarray(
                 jm.lieb_robinson_commutators(
-                    jm.generator_matrix(jax.tree_util.tree_map(lambda x: x[i], models.U)), np.concatenate([t_lr, [1.0]])
+                    jm.generator_matrix(jax.tree_util.tree_map(lambda x, i=i: x[i], models.U)),
+                    np.concatenate([t_lr, [1.0]]),
                 )
             )
             for i in range(p["r_lr"])

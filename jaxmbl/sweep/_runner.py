@@ -198,7 +198,9 @@ def _open_run(out: Path, config: dict, plans, layout: dict, n_devices: int) -> d
             "Use another --out directory, or delete this one to start over"
         )
     if manifest["rng"] != _rng_settings():
-        raise JaxmblError(f"out: the run used JAX random settings {manifest['rng']}, this process has {_rng_settings()}")
+        raise JaxmblError(
+            f"out: the run used JAX random settings {manifest['rng']}, this process has {_rng_settings()}"
+        )
     # The stored batch size must still fit on this machine's devices (raises with the numbers).
     _layout({**config, "run": {**config["run"], "batch_size": manifest["layout"]["batch_size"]}}, plans, n_devices)
     env, first = _environment(), manifest["sessions"][0]
