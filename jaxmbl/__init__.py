@@ -78,6 +78,8 @@ from jaxmbl._core.operators import as_operator as as_operator
 from jaxmbl._hamiltonians.ed import eigh as eigh
 from jaxmbl._hamiltonians.ed import eigvalsh as eigvalsh
 from jaxmbl._hamiltonians.evolve import evolve as evolve
+from jaxmbl._hamiltonians.interior import InteriorEigh as InteriorEigh
+from jaxmbl._hamiltonians.interior import interior_eigh as interior_eigh
 from jaxmbl._hamiltonians.krylov import krylov_evolve as krylov_evolve
 
 # -- operators (exports) --
@@ -85,6 +87,9 @@ from jaxmbl._hamiltonians.models import random_field_heisenberg as random_field_
 from jaxmbl._hamiltonians.models import random_local_perturbation as random_local_perturbation
 from jaxmbl._hamiltonians.pauli import PauliSum as PauliSum
 from jaxmbl._hamiltonians.pauli import sector_basis as sector_basis
+from jaxmbl._hamiltonians.polynomial import ChebyshevApply as ChebyshevApply
+from jaxmbl._hamiltonians.polynomial import chebyshev_apply as chebyshev_apply
+from jaxmbl._hamiltonians.polynomial import regularized_resolvent_apply as regularized_resolvent_apply
 
 # -- perturbed model, stability, variational l-bits --
 from jaxmbl._hamiltonians.perturbed import LbitFrameOperator as LbitFrameOperator

@@ -279,8 +279,8 @@ def _entropy_of(rho, alpha):
     return _renyi(lam / jnp.real(jnp.trace(rho)), alpha)
 
 
-@functools.partial(jax.jit, static_argnames=("plan", "alpha", "batch_size"))
-def _dephasing_core(coef, amps, ts, gather, plan, alpha, batch_size):
+@functools.partial(jax.jit, static_argnames=("plan", "alpha", "job_batch"))
+def _dephasing_core(coef, amps, ts, gather, plan, alpha, job_batch):
     """``coef (R, M_used)``, ``amps (R, N, 2)``, ``ts (T,)`` -> ``(R, T) + out`` (rho, or S if alpha)."""
     n_t = ts.shape[0]
 
@@ -289,7 +289,7 @@ def _dephasing_core(coef, amps, ts, gather, plan, alpha, batch_size):
         rho = _rho_one(reduce_phase(coef[r], ts[i]), amps[r], plan, gather)
         return rho if alpha is None else _entropy_of(rho, alpha)
 
-    out = lax.map(job, jnp.arange(coef.shape[0] * n_t), batch_size=batch_size)
+    out = lax.map(job, jnp.arange(coef.shape[0] * n_t), batch_size=job_batch)
     return out.reshape((coef.shape[0], n_t) + out.shape[1:])
 
 
@@ -320,7 +320,7 @@ def check_amplitudes(amplitudes, n_sites: int, dtype, *, tol: float = 1e-10):
     return a
 
 
-def _prepare(h0, amplitudes, region, ts, lattice, batch_size):
+def _prepare(h0, amplitudes, region, ts, lattice, job_batch):
     h0, lattice = _check_h0(h0, lattice)
     n = h0.n_sites
     region = validate_region(region, n)
@@ -329,8 +329,8 @@ def _prepare(h0, amplitudes, region, ts, lattice, batch_size):
     amps = check_amplitudes(amplitudes, n, h0.dtype)
     ts, scalar = check_times(ts, h0.dtype)
     ts = jnp.atleast_1d(ts)
-    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-        raise JaxmblError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if job_batch is not None and (int(job_batch) != job_batch or job_batch < 1):
+        raise JaxmblError(f"job_batch must be a positive integer or None, got {job_batch!r}")
     try:
         batch = tuple(np.broadcast_shapes(h0.batch_shape, amps.shape[:-2]))
     except ValueError:
@@ -340,14 +340,14 @@ def _prepare(h0, amplitudes, region, ts, lattice, batch_size):
     return h0, amps, region, ts, scalar, batch, lattice
 
 
-def _run(h0, amps, ts, batch, plan, gather, alpha, batch_size):
+def _run(h0, amps, ts, batch, plan, gather, alpha, job_batch):
     r = int(np.prod(batch)) if batch else 1
     coef = h0.flat_coef()[..., gather.terms]
     coef = jnp.broadcast_to(coef, batch + coef.shape[-1:]).reshape(r, -1)
     amps = jnp.broadcast_to(amps, batch + amps.shape[-2:]).reshape((r,) + amps.shape[-2:])
-    if batch_size is None:
-        batch_size = int(max(1, min(r * ts.shape[0], _CHUNK_ENTRIES // plan.entries)))
-    return _dephasing_core(coef, amps, ts, gather, plan, alpha, batch_size)
+    if job_batch is None:
+        job_batch = int(max(1, min(r * ts.shape[0], _CHUNK_ENTRIES // plan.entries)))
+    return _dephasing_core(coef, amps, ts, gather, plan, alpha, job_batch)
 
 
 def _finish(out, batch, scalar):
@@ -356,7 +356,7 @@ def _finish(out, batch, scalar):
 
 
 # ---------------------------------------------------------------------------- public API
-def dephasing_rdm(h0, amplitudes, region, ts, *, lattice=None, batch_size=None):
+def dephasing_rdm(h0, amplitudes, region, ts, *, lattice=None, job_batch=None):
     """Exact l-bit-frame ``rho_A(t)`` of the product state ``(x)_b (alpha_b|0> + beta_b|1>)`` under H0.
 
     ``chi(t) = exp(-i H0 t) chi0`` (paper eq. 3.17-3.19); see the module docstring for the formula,
@@ -372,7 +372,8 @@ def dephasing_rdm(h0, amplitudes, region, ts, *, lattice=None, batch_size=None):
         ts: a time or a 1D array of times (units of 1/J0).
         lattice: optional :class:`Lattice`; in d >= 2 only couplings touching the complement of the
             region once are accepted.
-        batch_size: (realization, time) pairs processed together (default: from the memory budget).
+        job_batch: number of (realization, time) jobs per ``lax.map`` step (default: as many as fit
+            ``2**22`` transfer-state entries); changes memory and speed, not the result.
 
     Returns:
         ``batch + (T, 2**|A|, 2**|A|)`` complex, index bits = the sites of A in increasing order,
@@ -390,14 +391,14 @@ def dephasing_rdm(h0, amplitudes, region, ts, *, lattice=None, batch_size=None):
         >>> np.round(np.asarray(rho).real, 12).tolist()
         [[0.5, 0.0], [0.0, 0.5]]
     """
-    h0, amps, region, ts, scalar, batch, lattice = _prepare(h0, amplitudes, region, ts, lattice, batch_size)
+    h0, amps, region, ts, scalar, batch, lattice = _prepare(h0, amplitudes, region, ts, lattice, job_batch)
     plan, gather = rdm_plan(h0.sites, h0.n_sites, region, lattice)
     r = int(np.prod(batch)) if batch else 1
     check_state_memory(2 * len(region), r * ts.shape[0], amps.dtype, what="density-matrix entries")
-    return _finish(_run(h0, amps, ts, batch, plan, gather, None, batch_size), batch, scalar)
+    return _finish(_run(h0, amps, ts, batch, plan, gather, None, job_batch), batch, scalar)
 
 
-def dephasing_entropy(h0, amplitudes, region, ts, *, alpha=1, lattice=None, batch_size=None):
+def dephasing_entropy(h0, amplitudes, region, ts, *, alpha=1, lattice=None, job_batch=None):
     """Exact l-bit-frame entanglement entropy ``S_alpha(A, t)`` of a dephasing product state (nats).
 
     Uses ``S(A) = S(sigma)`` with ``sigma`` the state of the sites of A (or of B, whichever is
@@ -413,7 +414,7 @@ def dephasing_entropy(h0, amplitudes, region, ts, *, alpha=1, lattice=None, batc
         ts: times, as in :func:`dephasing_rdm`.
         alpha: Rényi index > 0 or ``np.inf`` (1 = von Neumann), static.
         lattice: as in :func:`dephasing_rdm`.
-        batch_size: as in :func:`dephasing_rdm`.
+        job_batch: as in :func:`dephasing_rdm`.
 
     Returns:
         ``batch + (T,)`` real entropies in nats (scalar ``ts`` drops T).
@@ -428,11 +429,11 @@ def dephasing_entropy(h0, amplitudes, region, ts, *, alpha=1, lattice=None, batc
         0.693147
     """
     alpha = _check_alpha(alpha)
-    h0, amps, region, ts, scalar, batch, lattice = _prepare(h0, amplitudes, region, ts, lattice, batch_size)
+    h0, amps, region, ts, scalar, batch, lattice = _prepare(h0, amplitudes, region, ts, lattice, job_batch)
     planned = entropy_plan(h0.sites, h0.n_sites, region, lattice)
     if planned is None:
         return jnp.zeros(batch + (() if scalar else ts.shape), h0.dtype)
-    return _finish(_run(h0, amps, ts, batch, *planned, alpha, batch_size), batch, scalar)
+    return _finish(_run(h0, amps, ts, batch, *planned, alpha, job_batch), batch, scalar)
 
 
 def boundary_sites(h0, region) -> tuple:
@@ -440,6 +441,17 @@ def boundary_sites(h0, region) -> tuple:
 
     ``S(A, t)`` of every l-bit product state is fixed by these sites and the couplings between them
     (module docstring); their sizes set the cost of :func:`dephasing_entropy`.
+
+    Args:
+        h0: an :class:`LbitHamiltonian` or :class:`SwingleModel` (only its term sites are read).
+        region: sites of A.
+
+    Returns:
+        ``(A_near, B_near)``, two sorted tuples of site indices.
+
+    Raises:
+        JaxmblError: if the region has sites out of range.
+        TypeError: if ``h0`` is not an LbitHamiltonian or SwingleModel.
 
     Example:
         >>> h0 = lbit_hamiltonian(6, {(1, 2): 1.0, (2, 4): 0.5, (0, 1): 0.25})

@@ -101,8 +101,8 @@ def _side_layout(U, side: tuple):
     return full, pairs, gates, tuple(local[s] for s in side)
 
 
-@functools.partial(jax.jit, static_argnames=("plan", "pairs", "keep", "alpha", "batch_size"))
-def _physical_core(coef, amps, gates, ts, gather, plan, pairs, keep, alpha, batch_size):
+@functools.partial(jax.jit, static_argnames=("plan", "pairs", "keep", "alpha", "job_batch"))
+def _physical_core(coef, amps, gates, ts, gather, plan, pairs, keep, alpha, job_batch):
     n_t, n = ts.shape[0], plan.n_local
     drop = tuple(j for j in range(n) if j not in keep)
 
@@ -117,11 +117,11 @@ def _physical_core(coef, amps, gates, ts, gather, plan, pairs, keep, alpha, batc
         dk, dd = 2 ** len(keep), 2 ** len(drop)
         return _entropy_of(jnp.einsum("atbt->ab", t.reshape(dk, dd, dk, dd)), alpha)
 
-    out = lax.map(job, jnp.arange(coef.shape[0] * n_t), batch_size=batch_size)
+    out = lax.map(job, jnp.arange(coef.shape[0] * n_t), batch_size=job_batch)
     return out.reshape(coef.shape[0], n_t)
 
 
-def physical_dephasing_entropy(model, amplitudes, region, ts, *, alpha=1, batch_size=None):
+def physical_dephasing_entropy(model, amplitudes, region, ts, *, alpha=1, job_batch=None):
     """Exact physical-frame ``S_alpha(A, psi(t))``, ``psi(t) = U exp(-i H0 t) chi0``, chi0 an l-bit product.
 
     The backward light cone of the cut reduces U to the gates near it (module docstring), so this is
@@ -134,7 +134,8 @@ def physical_dephasing_entropy(model, amplitudes, region, ts, *, alpha=1, batch_
         region: sites of A.
         ts: a time or 1D array of times (units of 1/J0).
         alpha: Rényi index (static).
-        batch_size: (realization, time) pairs processed together.
+        job_batch: number of (realization, time) jobs per ``lax.map`` step (default: from the memory
+            budget, as :func:`dephasing_rdm`).
 
     Returns:
         ``batch + (T,)`` entropies in nats (a scalar ``ts`` drops T).
@@ -155,7 +156,7 @@ def physical_dephasing_entropy(model, amplitudes, region, ts, *, alpha=1, batch_
         raise TypeError(f"model must be a SwingleModel, got {type(model).__name__}")
     if not isinstance(model.U, Circuit):
         raise JaxmblError(f"model.U must be a Circuit for the light-cone reduction, got {type(model.U).__name__}")
-    h0, amps, region, ts, scalar, batch, _ = _prepare(model.h0, amplitudes, region, ts, None, batch_size)
+    h0, amps, region, ts, scalar, batch, _ = _prepare(model.h0, amplitudes, region, ts, None, job_batch)
     if not light_cone(model.U, region).components:
         return dephasing_entropy(model.h0, amplitudes, region, ts[0] if scalar else ts, alpha=alpha)
     complement = tuple(r for r in range(model.n_sites) if r not in set(region))
@@ -174,8 +175,8 @@ def physical_dephasing_entropy(model, amplitudes, region, ts, *, alpha=1, batch_
     amps = jnp.broadcast_to(amps, batch + amps.shape[-2:]).reshape((r,) + amps.shape[-2:])
     gates = model.U.gates[..., np.array(gate_idx), :, :]
     gates = jnp.broadcast_to(gates, batch + gates.shape[-3:]).reshape((r,) + gates.shape[-3:])
-    if batch_size is None:
-        batch_size = int(max(1, min(r * ts.shape[0], _CHUNK_ENTRIES // min(plan.entries, MAX_TRANSFER_ENTRIES))))
-    out = _physical_core(coef, amps, gates.astype(amps.dtype), ts, gather, plan, pairs, keep, alpha, batch_size)
+    if job_batch is None:
+        job_batch = int(max(1, min(r * ts.shape[0], _CHUNK_ENTRIES // min(plan.entries, MAX_TRANSFER_ENTRIES))))
+    out = _physical_core(coef, amps, gates.astype(amps.dtype), ts, gather, plan, pairs, keep, alpha, job_batch)
     out = out.reshape(batch + out.shape[1:])
     return jnp.squeeze(out, len(batch)) if scalar else out

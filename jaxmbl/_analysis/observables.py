@@ -199,14 +199,15 @@ def configurational_entropy(psi, region):
     as is and may be negative.
 
     Args:
-        psi: states, ``(..., 2**N)``; need not be normalized.
-        region: distinct sites in ``0..N-1`` (any order, contiguous or not).
+        psi: states, ``(..., 2**N)``, not necessarily normalized; the split is exact for states of
+            definite total charge.
+        region: the sites of A, distinct, in ``0..N-1``, in any order.
 
     Returns:
-        ``(...)`` real entropies (nats).
+        ``(...)`` configurational entropies in nats, ``S(A) - S_N(A)``.
 
     Raises:
-        ValueError: for a bad ``psi`` shape or ``region``.
+        ValueError: when the shape of ``psi`` or the ``region`` is bad.
 
     Example:
         >>> bell = (basis_state(2, 0b01) + basis_state(2, 0b10)) / jnp.sqrt(2)

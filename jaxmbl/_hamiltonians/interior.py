@@ -12,13 +12,15 @@ The method of Sierant, Lewenstein and Zakrzewski, PRL 125, 156601 (2020), arXiv:
 
    with ``x = cos(theta)``, ``x_t = cos(theta_t)`` and the Dirichlet kernel
    ``D_K(phi) = sin((K + 1/2) phi) / sin(phi / 2)``: a peak of height ~1 at the target, of width
-   ``~ pi / K`` in theta, whose positive sidelobes stay below 0.13. **Degree**: the k levels nearest
-   the target span ``delta_k ~ k / (2 rho(E_t))``; K is set so that ``(K + 1/2) phi_k = 1.5`` where
-   ``phi_k`` is the angle ``delta_k`` subtends at the target (``~ delta_k / (a sin theta_t)``), which
-   puts the k-th level at ``p ~ 0.66`` and everything beyond ``(K + 1/2) phi = 2.8`` below the
-   sidelobes. So ``K ~ 3 a rho / k``: the bandwidth times the density of states over k. If the
-   converged levels show a window wider than ``(K + 1/2) phi_k = 2.6`` (the density was
-   over-estimated), the solver restarts with the degree from the measured window.
+   ``~ pi / K`` in theta, whose positive sidelobes stay below 0.13. **Degree** (the documented
+   choice): the k levels nearest the target span ``delta_k ~ k / (2 rho(E_t))`` (rho the density
+   of states of step 1, smoothed over two Lanczos node spacings); K is set so that
+   ``(K + 1/2) phi_k = 1``, ``phi_k ~ delta_k / (a sin theta_t)`` the angle that ``delta_k``
+   subtends at the target, which puts the k-th level at ``p ~ sin(1)/1 = 0.84``. So
+   ``K ~ 2 a sin(theta_t) rho(E_t) / k``: the half-bandwidth a times the local density of states
+   over k. If the filter turns out too sharp (its main lobe, resolved, holds fewer than k levels:
+   the density was over-estimated) the solver restarts with K scaled by the measured count; if a
+   Ritz value of p(H) exceeds the peak (an eigenvalue outside ``[lo, hi]``) the interval is widened.
 3. **Block Lanczos on** ``p_K(H)`` (:mod:`jaxmbl._hamiltonians.block_lanczos`): block size b,
    full reorthogonalization, thick restarts when the basis buffer (``krylov_dim`` vectors) is full.
    Each block step costs ``K b`` matvecs.
@@ -34,11 +36,14 @@ The method of Sierant, Lewenstein and Zakrzewski, PRL 125, 156601 (2020), arXiv:
 number of those above ``p_min`` equals the number of converged levels of H with ``p(E) >= p_min``.
 Lanczos finds the top of the spectrum of ``p(H)`` in order; an exactly degenerate level is found
 completely when its multiplicity is at most the block size (the start block is random, so its
-projection on the eigenspace has full rank).
+projection on the eigenspace has full rank). Called eagerly, a level returned b times is taken as
+a sign of a larger multiplicity and the solve is repeated with block size 2b.
 
-**Cost**: ``K x (Krylov dimension) ~ 3 a rho / k x 2.5 k ~ 8 a rho(E_t)`` matvecs, about ten times
-the dimension D whatever k: e.g. the Heisenberg chain at N = 18, S^z = 0 (D = 48 620) takes
-~5e5 sector matvecs. Memory: ``krylov_dim + ~12 b`` vectors of length D per realization.
+**Cost**: ``K x (vectors filtered)``; with ``K ~ 2 a rho / k`` and about 5 k filtered vectors
+(thick restarts included) that is ``~10 a rho(E_t)`` matvecs, of order 10 D whatever k: measured
+12-14 D for k = 50 on the random-field Heisenberg chain (W = 5, S^z = 0) at N = 14-18
+(``benchmarks/bench_interior.py``). Memory: about ``2.5 krylov_dim + 20 b`` vectors of length D per
+realization (checked before allocating).
 
 References: Sierant, Lewenstein, Zakrzewski, PRL 125, 156601 (2020); Luitz, Laflorencie, Alet,
 PRB 91, 081103 (2015) (shift-invert, the usual alternative).
@@ -72,6 +77,7 @@ _LOBE_FLOOR, _X_FLOOR = (
 )  # p = sinc(x) = 0.15 at x = 2.7: above the positive sidelobes (< 0.13): the Ritz vectors of p(H) that enter Rayleigh-Ritz on H
 _BOUND_STEPS, _BOUND_BLOCK = 150, 4
 _SENTINEL_T = -10.0  # Ritz value of p(H) given to unused rows (|p| <= 2 on the spectrum)
+_CHECK_EVERY = 20  # filtering matvecs between convergence checks, in units of the residual matvecs of one check
 
 
 class InteriorEigh(NamedTuple):
@@ -249,7 +255,7 @@ def _solve_one(params, key, pre, t, tol, *, view: OperatorView, cfg: _Config):
         basis = bl.expand(s.basis, lambda Z: chebyshev_series(mv, Z, c, a, coef, s.K), jr.fold_in(k_inject, s.steps))
         s = s._replace(basis=basis, matvecs=s.matvecs + s.K * b, steps=s.steps + 1, since=s.since + s.K * b)
         # Check when the residuals cost at most a fifth of the filtering since the last check, or when full.
-        want = (s.since >= 4 * cfg.n_cand) | (s.basis.n + b > cfg.capacity)
+        want = (s.since >= _CHECK_EVERY * cfg.n_cand) | (s.basis.n + b > cfg.capacity)
         chk = lax.cond(want, lambda s: _check(cfg, s, mv, t, tol_abs), lambda s: _no_check(cfg, s), s)
         s = s._replace(
             done=chk["done"], E=chk["E"], S=chk["Y"], R=chk["R"], matvecs=s.matvecs + jnp.where(want, cfg.n_cand, 0),
@@ -401,6 +407,30 @@ def _leaf_axes(op):
     return [axes] * len(jax.tree_util.tree_leaves(op.params))
 
 
+def _max_multiplicity(E, tol) -> int:
+    """Largest number of returned levels (per realization) within ``100 tol ||E||`` of each other."""
+    E = np.sort(np.asarray(E).reshape(-1, np.shape(E)[-1]), axis=-1)
+    if E.shape[-1] < 2:
+        return 1
+    close = np.diff(E, axis=-1) <= 100 * tol * np.maximum(np.max(np.abs(E), axis=-1, keepdims=True), 1e-300)
+    best = 1
+    for row in close:
+        run = 1
+        for c in row:
+            run = run + 1 if c else 1
+            best = max(best, run)
+    return best
+
+
+def _check_precision(tol, dtype):
+    eps = float(jnp.finfo(jnp.real(jnp.zeros((), dtype)).dtype).eps)
+    if tol < 50 * eps:
+        raise JaxmblError(
+            f"tol={tol:g} is below what {jnp.dtype(dtype).name} arithmetic can reach (about {50 * eps:.1g}): raise "
+            "tol, or enable float64 with jax.config.update('jax_enable_x64', True) before building H"
+        )
+
+
 # ---------------------------------------------------------------------------- public API
 def interior_eigh(
     H,
@@ -424,8 +454,8 @@ def interior_eigh(
     POLFED (Sierant, Lewenstein, Zakrzewski, PRL 125, 156601 (2020)): block Lanczos on a
     Chebyshev delta filter ``p_K(H)`` peaked at the target, Rayleigh-Ritz on H, explicit
     residuals; see the module docstring for the filter, the degree and the convergence test.
-    Only ``H Z`` is needed (no factorization, GPU-ready); it costs ``~10 D`` matvecs whatever k
-    (D the dimension) and holds ``krylov_dim + ~25 block_size`` vectors per realization.
+    Only ``H Z`` is needed (no factorization, GPU-ready); it costs of order ``10 D`` matvecs whatever k
+    (D the dimension) and holds about ``2.5 krylov_dim + 20 block_size`` vectors per realization.
 
     Use it above the dense limit (:func:`eigh` stops at N = 13 in the full space and at 2**14
     rows in a sector); below it, ``eigh(H, sector, window=...)`` is faster.
@@ -444,9 +474,11 @@ def interior_eigh(
             ``||H|| = max(|E_min|, |E_max|)``), so ``|E - E_exact| <= tol ||H||``.
         key: a ``jax.random`` key (start vectors); realization i of a batch uses ``fold_in(key, i)``.
             The result is deterministic given the key.
-        block_size: Lanczos block size b; must be at least the largest multiplicity of an exactly
-            degenerate level near the target.
-        krylov_dim: basis vectors held before a thick restart (default ``2.5 k + 6 b``).
+        block_size: Lanczos block size b. A block of b random vectors resolves an exactly
+            degenerate level of multiplicity at most b; when a returned level appears b times
+            (within ``100 tol ||H||``) the solve is repeated eagerly with ``2 b`` (so a multiplet
+            is never cut short; under ``jit`` there is no repeat and b must cover it).
+        krylov_dim: basis vectors held before a thick restart (default ``3 k + 6 b``).
         max_restarts: thick and degree restarts before giving up (a warning, ``converged = False``).
         max_degree: cap on the filter degree K.
 
@@ -480,6 +512,7 @@ def interior_eigh(
     if isinstance(tol, bool) or not isinstance(tol, int | float | np.floating) or not 1e-15 <= float(tol) < 1:
         raise JaxmblError(f"tol must be a number in [1e-15, 1), got {tol!r}")
     op = block_operator(H, sector)
+    _check_precision(float(tol), op.dtype)
     if k > op.dim:
         raise JaxmblError(f"k={k} exceeds the dimension D={op.dim} of H{'' if sector is None else ' in the sector'}")
     has_target = target is not None
@@ -521,6 +554,14 @@ def interior_eigh(
     X = X.astype(jnp.result_type(X.dtype, jnp.complex64))
     if op.batch:
         E, X, R, info = jax.tree_util.tree_map(lambda y: y.reshape(op.batch + y.shape[1:]), (E, X, R, info))
+    if not traced and cfg.block < op.dim and _max_multiplicity(E, tol) >= cfg.block:
+        # A level found block_size times may have a higher multiplicity, which a block of b random
+        # vectors cannot resolve (its projection on the eigenspace has rank b): redo with a larger block.
+        return interior_eigh(
+            H, k, energy_density=energy_density, target=target, sector=sector, tol=tol, key=key,
+            block_size=2 * cfg.block, krylov_dim=None if krylov_dim is None else max(krylov_dim, k + 4 * cfg.block),
+            max_restarts=max_restarts, max_degree=max_degree,
+        )  # fmt: skip
     if not traced and not bool(np.all(np.asarray(info["converged"]))):
         warnings.warn(
             f"interior_eigh: {int(np.sum(~np.asarray(info['converged'])))} realization(s) did not converge to "

@@ -17,6 +17,7 @@ CLAIM_MODULES = (
     "c5_global_quench",
     "c6_locality",
     "c7_u1",
+    "c8_stability",
 )
 """Module names (in ``jaxmbl.reproduce``) of the claims, in report order; each defines ``CLAIM``."""
 
@@ -29,7 +30,7 @@ def all_claims() -> list[Claim]:
 
     Example:
         >>> [c.id for c in all_claims()]
-        ['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7']
+        ['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7', 'C8']
     """
     return [importlib.import_module(f"jaxmbl.reproduce.{m}").CLAIM for m in CLAIM_MODULES]
 

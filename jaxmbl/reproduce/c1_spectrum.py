@@ -292,16 +292,8 @@ def run(ctx, *, make_models=None) -> ClaimResult:
         f"standard errors of 2 ln 2 − 1 = 0.3863, with a standard error ≤ {MAX_RATIO_ERROR} so that GOE (0.5307) "
         f"would be excluded by > 14σ."
     )
-    return ClaimResult.from_checks(
-        "C1",
-        TITLE,
-        criterion,
-        verdicts,
-        measured,
-        figures=[rel],
-        details=details,
-        parameters={**MODEL, **p, "window": WINDOW},
-    )
+    fields = {"figures": [rel], "details": details, "parameters": {**MODEL, **p, "window": WINDOW}}
+    return ClaimResult.from_checks("C1", TITLE, criterion, verdicts, measured, **fields)
 
 
 def _gap_ratios(E):

@@ -449,16 +449,12 @@ def run(ctx, *, make_models=None) -> ClaimResult:
         f"every s (2 ln2 nats per unit coupling and time: just above the σxσx entangling capacity 1.33); (4) the light-cone entropies equal the state-vector entropies of every eigenstate within "
         f"{TOL_CONE:g} nats (skipped if U is not a circuit)."
     )
-    return ClaimResult.from_checks(
-        "C2",
-        TITLE,
-        criterion,
-        verdicts,
-        measured,
-        figures=[rel],
-        details=details,
-        parameters={**{f"circuit_{k}": v for k, v in CIRCUIT.items()}, **{k: str(v) for k, v in p.items()}},
-    )
+    fields = {
+        "figures": [rel],
+        "details": details,
+        "parameters": {**{f"circuit_{k}": v for k, v in CIRCUIT.items()}, **{k: str(v) for k, v in p.items()}},
+    }
+    return ClaimResult.from_checks("C2", TITLE, criterion, verdicts, measured, **fields)
 
 
 CLAIM = Claim(id="C2", title=TITLE, run=run, weight=90.0)

@@ -219,21 +219,17 @@ def run(ctx, *, make_models=None) -> ClaimResult:
         f"t = 1e12; (4) max_r,t |e_r(t) − e_r(0)| ≤ {MAX_DRIFT:g} J0 for 0 < t ≤ 1e12. A Haar-random dense U fails "
         f"(1)-(3)."
     )
-    return ClaimResult.from_checks(
-        "C3",
-        TITLE,
-        criterion,
-        verdicts,
-        measured,
-        figures=[rel],
-        details=details,
-        parameters={
+    fields = {
+        "figures": [rel],
+        "details": details,
+        "parameters": {
             **H0,
             **{f"generator_{k}": v for k, v in GENERATOR.items()},
             **{f"circuit_{k}": v for k, v in CIRCUIT.items()},
             **p,
         },
-    )
+    }
+    return ClaimResult.from_checks("C3", TITLE, criterion, verdicts, measured, **fields)
 
 
 CLAIM = Claim(id="C3", title=TITLE, run=run, weight=45.0)

@@ -152,16 +152,8 @@ def run(ctx, *, make_models=None) -> ClaimResult:
         f"exponential fit of ΔS(d) (points above {FLOOR:g}) has decay length ≤ {MAX_XI} lattice spacing. A "
         f"Haar-random dense U fails both."
     )
-    return ClaimResult.from_checks(
-        "C4",
-        TITLE,
-        criterion,
-        verdicts,
-        measured,
-        figures=[rel],
-        details=details,
-        parameters={**MODEL, **p, "kick": "exp(-i pi/4 Y) on site 0"},
-    )
+    fields = {"figures": [rel], "details": details, "parameters": {**MODEL, **p, "kick": "exp(-i pi/4 Y) on site 0"}}
+    return ClaimResult.from_checks("C4", TITLE, criterion, verdicts, measured, **fields)
 
 
 CLAIM = Claim(id="C4", title=TITLE, run=run, weight=15.0)

@@ -310,16 +310,8 @@ def run(ctx, *, make_models=None) -> ClaimResult:
         f"averaged OTOC crosses 1), fitted in 1 ≤ r* ≤ N−2, has slope/ξ in {SLOPE_RANGE} against ln t with R² ≥ "
         f"{MIN_R2} and a better R² than a fit linear in t. A Haar-random dense U fails all four."
     )
-    return ClaimResult.from_checks(
-        "C6",
-        TITLE,
-        criterion,
-        verdicts,
-        measured,
-        figures=[rel],
-        details=details,
-        parameters={**MODEL, **p, "T_LR": T_LR},
-    )
+    fields = {"figures": [rel], "details": details, "parameters": {**MODEL, **p, "T_LR": T_LR}}
+    return ClaimResult.from_checks("C6", TITLE, criterion, verdicts, measured, **fields)
 
 
 CLAIM = Claim(id="C6", title=TITLE, run=run, weight=35.0)

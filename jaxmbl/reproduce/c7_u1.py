@@ -170,16 +170,12 @@ def run(ctx, *, make_models=None) -> ClaimResult:
         f"t ≥ 1e8 is ≥ {MIN_IMBALANCE} and more than 5 standard errors above 0; the weight outside the initial "
         f"charge sector is ≤ {MAX_LEAK:g} at all times. A charge-conserving Haar-random U fails the first and third."
     )
-    return ClaimResult.from_checks(
-        "C7",
-        TITLE,
-        criterion,
-        verdicts,
-        measured,
-        figures=[rel],
-        details=details,
-        parameters={**MODEL, **p, "initial": "density wave, particles on even sites"},
-    )
+    fields = {
+        "figures": [rel],
+        "details": details,
+        "parameters": {**MODEL, **p, "initial": "density wave, particles on even sites"},
+    }
+    return ClaimResult.from_checks("C7", TITLE, criterion, verdicts, measured, **fields)
 
 
 CLAIM = Claim(id="C7", title=TITLE, run=run, weight=20.0)

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
-from reference import h0_terms, partial_trace_keep, phase_mod_2pi_mp, unitary_dense
+from reference import energy_phases_mp, h0_terms, partial_trace_keep, phase_mod_2pi_mp, unitary_dense
 
 import jaxmbl as jm
 from jaxmbl._swingle.frames import evolve_lbit_frame
@@ -82,6 +82,52 @@ def test_rdm_matches_independent_reference(max_order, rng):
         got = np.asarray(jm.dephasing_rdm(h0, amps, region, TIMES))
         for k, t in enumerate(TIMES):
             np.testing.assert_allclose(got[k], reference_rdm(h0_terms(h0), amps, region, t), atol=1e-12, rtol=0)
+
+
+def test_batched_realizations_and_product_states_match_dense_energies(rng):
+    # Two hand-written H0 of orders 1-3 (jm.lbit_hamiltonian) batched, three product states each
+    # (generic complex, |+>^N, a basis state with two superposed sites), contiguous and
+    # non-contiguous regions. Reference: chi(t)(n) = chi0(n) exp(-i E(n) t), E(n) t mod 2 pi in
+    # 50-digit arithmetic over the dense spectrum, and rho_A by an explicit einsum partial trace.
+    n = 12
+    realizations = []
+    for _ in range(2):
+        terms = {(r,): rng.uniform() for r in range(n)}
+        terms.update({(r, r + d): rng.uniform(-1, 1) * np.exp(-d) for r in range(n) for d in (1, 2, 3) if r + d < n})
+        terms.update({(r, r + 1, r + 2): rng.uniform(-1, 1) * np.exp(-2) for r in range(n - 2)})
+        terms.update({(r, r + 1, r + 3): rng.uniform(-1, 1) * np.exp(-3) for r in range(n - 3)})
+        realizations.append(jm.lbit_hamiltonian(n, terms))
+    h0s = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *realizations)
+    plus = np.full((n, 2), 2**-0.5)
+    basis = np.tile([1.0, 0.0], (n, 1)).astype(complex)
+    basis[[3, 8]] = [[0.6, 0.8j], [0.8, -0.6]]
+    basis[5] = [0.0, 1.0]
+    states = np.stack([random_amplitudes(rng, n), plus, basis])  # (3, N, 2)
+    amps = np.broadcast_to(states, (2, 3, n, 2))
+    h0b = jax.tree_util.tree_map(lambda x: x[:, None], h0s)  # batch (2, 1) broadcasts against (2, 3)
+    phases = [[energy_phases_mp(h0_terms(h0), n, t) for t in TIMES] for h0 in realizations]
+    for region in [(4, 5, 6, 7), (0, 5, 11), (1, 2, 8, 10)]:
+        got = np.asarray(jm.dephasing_rdm(h0b, amps, region, TIMES))
+        assert got.shape == (2, 3, len(TIMES), 2 ** len(region), 2 ** len(region))
+        rest = [r for r in range(n) if r not in region]
+        for i in range(len(realizations)):
+            for j, state in enumerate(states):
+                for k in range(len(TIMES)):
+                    chi = (product(state) * np.exp(-1j * phases[i][k])).reshape((2,) * n)
+                    m = chi.transpose(list(region) + rest).reshape(2 ** len(region), -1)
+                    ref = np.einsum("ab,cb->ac", m, m.conj())
+                    np.testing.assert_allclose(got[i, j, k], ref, atol=1e-12, rtol=0)
+
+
+def test_job_batch_changes_nothing_but_the_schedule(rng):
+    h0s = jax.vmap(lambda k: sample_h0(k, 8, 3, cutoff=1e-4))(jr.split(jr.key(8), 2))
+    amps = random_amplitudes(rng, 8, (2,))
+    ref = np.asarray(jm.dephasing_entropy(h0s, amps, (2, 3, 6), TIMES))
+    for job_batch in (1, 3, 10):
+        got = np.asarray(jm.dephasing_entropy(h0s, amps, (2, 3, 6), TIMES, job_batch=job_batch))
+        np.testing.assert_allclose(got, ref, atol=1e-13)
+    with pytest.raises(jm.JaxmblError, match="job_batch must be a positive integer"):
+        jm.dephasing_rdm(h0s, amps, (2,), TIMES, job_batch=0)
 
 
 def test_rdm_at_14_sites_with_three_body_terms(rng):

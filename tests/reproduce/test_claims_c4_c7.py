@@ -32,6 +32,8 @@ def test_c5_passes_and_fails_without_disorder(tmp_path):
     result = run_tiny(c5, tmp_path)
     assert_passes_and_is_reported(result, tmp_path)
     assert len([k for k in result.measured if k.startswith("slope dS/dln t")]) >= 3
+    assert len([k for k in result.measured if k.startswith("large N: slope/xi (xi")]) >= 3
+    assert all(v == "pass" for k, v in checks(result).items() if k.startswith("large N"))
     control = run_tiny(c5, tmp_path, make_models=clean_models)
     got = checks(control)
     assert not control.passed
@@ -70,6 +72,19 @@ def test_c5_largest_drop_and_window():
     ts = np.exp(np.arange(0, 30))
     w = c5.fit_window(ts, 0.5, 6)
     np.testing.assert_array_equal(np.log(ts[w]), np.arange(2, 11))
+
+
+def test_c5_large_n_helpers_on_synthetic_curves():
+    # S = 0.3 ln t keeps its slope (ratio 1); S = min(0.3 ln t, 2) bends over in the later half.
+    ts = np.logspace(0, 10, 41)
+    window = np.ones_like(ts, dtype=bool)
+    straight = 0.3 * np.log(ts)[None, :]
+    assert c5.late_slope_ratio(ts, straight, window) == pytest.approx(1.0)
+    assert c5.late_slope_ratio(ts, np.minimum(straight, 2.0), window) < 0.5
+    # h(cos^2(theta/2)): ln 2 at theta = pi/2, 0 for a basis state's neighbourhood.
+    assert c5.binary_entropy(np.pi / 2) == pytest.approx(np.log(2))
+    p = np.cos(np.pi / 6) ** 2
+    assert c5.binary_entropy(np.pi / 3) == pytest.approx(-p * np.log(p) - (1 - p) * np.log(1 - p))
 
 
 def test_c6_fronts_on_synthetic_light_cones():
