@@ -95,7 +95,12 @@ def worker(args) -> dict:
         E, X = spla.eigsh(A, k=args.k, sigma=args.target, which="LM", tol=1e-12)
         dt = time.perf_counter() - t0
         res = np.linalg.norm(A @ X - X * E[None, :], axis=0)
-        return {"time_s": dt, "peak_mib": peak_rss_mib(), "energies": np.sort(E).tolist(), "max_residual": float(res.max())}
+        return {
+            "time_s": dt,
+            "peak_mib": peak_rss_mib(),
+            "energies": np.sort(E).tolist(),
+            "max_residual": float(res.max()),
+        }
     if args.method == "rtilde":
         vals = []
         for r in range(args.realizations):

@@ -87,15 +87,15 @@ from jaxmbl._hamiltonians.models import random_field_heisenberg as random_field_
 from jaxmbl._hamiltonians.models import random_local_perturbation as random_local_perturbation
 from jaxmbl._hamiltonians.pauli import PauliSum as PauliSum
 from jaxmbl._hamiltonians.pauli import sector_basis as sector_basis
-from jaxmbl._hamiltonians.polynomial import ChebyshevApply as ChebyshevApply
-from jaxmbl._hamiltonians.polynomial import chebyshev_apply as chebyshev_apply
-from jaxmbl._hamiltonians.polynomial import regularized_resolvent_apply as regularized_resolvent_apply
 
 # -- perturbed model, stability, variational l-bits --
 from jaxmbl._hamiltonians.perturbed import LbitFrameOperator as LbitFrameOperator
 from jaxmbl._hamiltonians.perturbed import PerturbedModel as PerturbedModel
 from jaxmbl._hamiltonians.perturbed import lbit_frame as lbit_frame
 from jaxmbl._hamiltonians.perturbed import perturbed_model as perturbed_model
+from jaxmbl._hamiltonians.polynomial import ChebyshevApply as ChebyshevApply
+from jaxmbl._hamiltonians.polynomial import chebyshev_apply as chebyshev_apply
+from jaxmbl._hamiltonians.polynomial import regularized_resolvent_apply as regularized_resolvent_apply
 from jaxmbl._stability.adiabatic import filter_ft as filter_ft
 from jaxmbl._stability.adiabatic import filter_time as filter_time
 from jaxmbl._stability.adiabatic import quasi_adiabatic_generator as quasi_adiabatic_generator

@@ -9,6 +9,7 @@ from jaxmbl import _bench, _cli
 from jaxmbl._gpu_suite import SECTIONS, run_gpu_suite
 
 
+@pytest.mark.slow
 def test_gpu_suite_runs_end_to_end_on_cpu(tmp_path):
     # Every section but `reproduce` (minutes of claims) at the smallest sizes; the rows land in the CSV.
     sections = tuple(s for s in SECTIONS if s != "reproduce")

@@ -189,6 +189,13 @@ def test_load_model_tol_alias(tmp_path):
 
 # ----------------------------------------------------------------------------- int lattices
 # One call per public function that takes a lattice; ``lat`` is either Lattice((N,)) or N.
+_AMPS = jnp.tile(jnp.array([1.0, 1.0]) / np.sqrt(2.0), (N, 1))
+
+
+def _h0():
+    return jm.sample_lbit_hamiltonian(KEY, LAT)
+
+
 LATTICE_CALLS = {
     "as_lattice": lambda lat: jm.as_lattice(lat),
     "basis_state": lambda lat: jm.basis_state(lat, 5),
@@ -209,6 +216,19 @@ LATTICE_CALLS = {
     "sample_u1_models": lambda lat: jm.sample_u1_models(KEY, lat, 2),
     "haar_models": lambda lat: jm.haar_models(KEY, lat, 2),
     "clean_models": lambda lat: jm.clean_models(KEY, lat, 2),
+    "generator_locality": lambda lat: jm.generator_locality(
+        None,
+        jm.random_field_heisenberg(KEY, N, 2.0),
+        jm.PauliSum.from_terms(N, [("X", [1], 1.0)]),
+        1,
+        gap=0.5,
+        lattice=lat,
+    ),
+    "pauli_weight_outside": lambda lat: jm.pauli_weight_outside(
+        jnp.kron(jnp.eye(8), jnp.diag(jnp.array([1.0, -1.0]))), 0, lat
+    ),
+    "dephasing_entropy": lambda lat: jm.dephasing_entropy(_h0(), _AMPS, (0, 1), jnp.array([0.5, 3.0]), lattice=lat),
+    "dephasing_rdm": lambda lat: jm.dephasing_rdm(_h0(), _AMPS, (0, 1), jnp.array([0.5, 3.0]), lattice=lat),
     "fit_lbits": lambda lat: jm.fit_lbits(KEY, jm.dense_hamiltonian(_model()), lat, depth=1, steps=2),
 }
 
@@ -233,11 +253,20 @@ def test_bad_lattice_type_is_a_type_error():
 
 
 # ----------------------------------------------------------------------------- keys
+# Solvers whose converged result does not depend on the key (it only draws a start block) take it as
+# the keyword ``key=`` (docs/conventions.md).
+KEY_KEYWORD_SOLVERS = {"interior_eigh"}
+
+
 def test_random_functions_take_key_first():
     bad, old = [], []
     for name, fn in sorted(_public_functions().items()):
         params = list(inspect.signature(fn).parameters)
-        if "key" in params and params[0] != "key":
+        if name in KEY_KEYWORD_SOLVERS:
+            kind = inspect.signature(fn).parameters["key"].kind
+            if kind is not inspect.Parameter.KEYWORD_ONLY:
+                bad.append(f"{name}: a solver's start-vector key is keyword-only")
+        elif "key" in params and params[0] != "key":
             bad.append(f"{name}{inspect.signature(fn)}")
         old += [f"{name}({p}=)" for p in ("root", "seed", "rng") if p in params]
     assert not bad, f"random functions must take `key` as their first positional argument: {bad}"

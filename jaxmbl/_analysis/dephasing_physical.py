@@ -76,7 +76,7 @@ def frame_entropy_bound(U, region) -> float:
     Example:
         >>> import jax.random as jr
         >>> U = random_circuit(jr.key(0), Lattice((10,)), depth=2)
-        >>> round(frame_entropy_bound(U, range(5)) / np.log(2), 6)     # one gate crosses 4|5
+        >>> round(float(frame_entropy_bound(U, range(5)) / np.log(2)), 6)     # one gate crosses 4|5
         2.0
     """
     if not isinstance(U, Circuit):

@@ -88,9 +88,9 @@ def apply_batched(op, psi, *, adjoint: bool = False, dtype=None):
     Example:
         >>> import jax.numpy as jnp
         >>> A = DenseOperator(jnp.stack([jnp.eye(2), 2 * jnp.eye(2)]))       # batch_shape (2,)
-        >>> apply_batched(A, jnp.ones(2)).tolist()                           # shared state
+        >>> apply_batched(A, jnp.ones(2)).real.tolist()                           # shared state
         [[1.0, 1.0], [2.0, 2.0]]
-        >>> apply_batched(A, jnp.array([[1.0, 0.0], [0.0, 1.0]])).tolist()   # one state each
+        >>> apply_batched(A, jnp.array([[1.0, 0.0], [0.0, 1.0]])).real.tolist()   # one state each
         [[1.0, 0.0], [0.0, 2.0]]
     """
     psi = jnp.asarray(psi)

@@ -215,11 +215,13 @@ def _dense_generator(H, V, gap):
 
 
 def generator_locality(
-    H, V, site: int, *, gap, lattice=None, method: str = "dense", key=None, n_vectors: int = 4, tol: float = 1e-6
+    key, H, V, site: int, *, gap, lattice=None, method: str = "dense", n_vectors: int = 4, tol: float = 1e-6
 ):
     """Where J_r of the family ``H + s V_r`` (at s = 0) lives: profiles against distance and decay lengths.
 
     Args:
+        key: ``jax.random`` key of the random vectors (``"hutchinson"``); ``None`` is accepted for
+            ``"dense"``, which is deterministic.
         H: a :class:`SwingleModel`, :class:`PauliSum` or dense Hermitian matrix (one realization).
         V: the local term V_r, a :class:`PauliSum` (or dense for ``method="dense"``).
         site: its centre r.
@@ -227,7 +229,6 @@ def generator_locality(
         lattice: a :class:`Lattice` or int; default H's lattice or the open chain.
         method: ``"dense"`` (exact Pauli weights of the dense J_r, N <= 10) or ``"hutchinson"``
             (:func:`commutator_weights` with :func:`apply_generator`, any N that fits).
-        key: ``jax.random`` key (``"hutchinson"``).
         n_vectors: random vectors (``"hutchinson"``).
         tol: relative tolerance of :func:`apply_generator` (``"hutchinson"``).
 
@@ -240,7 +241,7 @@ def generator_locality(
     Example:
         >>> H = random_field_heisenberg(jax.random.key(0), 5, 4.0)
         >>> V = PauliSum.from_terms(5, [("X", [2], 1.0)])
-        >>> out = generator_locality(H, V, 2, gap=0.5)
+        >>> out = generator_locality(None, H, V, 2, gap=0.5)
         >>> out["distance"].tolist(), bool(out["outside"][0] > out["outside"][-1])
         ([0.0, 1.0], True)
     """
@@ -261,7 +262,7 @@ def generator_locality(
     if method != "hutchinson":
         raise JaxmblError(f"method must be 'dense' or 'hutchinson', got {method!r}")
     if key is None:
-        raise JaxmblError("method='hutchinson' needs a jax.random key")
+        raise JaxmblError("key: method='hutchinson' needs a jax.random key, e.g. jax.random.key(0)")
     if not isinstance(V, PauliSum):
         raise TypeError(f"V must be a PauliSum for method='hutchinson', got {type(V).__name__}")
     fam = perturbation_family(H, V)

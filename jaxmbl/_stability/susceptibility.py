@@ -369,7 +369,7 @@ def agp_norm(H, V, *, mu, states=None, sector=None, eigenpairs=None, state_batch
     return jnp.mean(chi, axis=-1)
 
 
-def typical_susceptibility(chi, *, key, n_boot: int = 1000, log: bool = False):
+def typical_susceptibility(key, chi, *, n_boot: int = 1000, log: bool = False):
     """Typical value ``chi_typ = exp<ln chi_n>`` with a bootstrap error.
 
     The log-average is taken over the eigenstates (last axis) of each realization, then over the
@@ -378,8 +378,8 @@ def typical_susceptibility(chi, *, key, n_boot: int = 1000, log: bool = False):
     ``chi_n = 0`` (V commuting with the eigenstate) gives ``ln chi = -inf`` and ``chi_typ = 0``.
 
     Args:
+        key: ``jax.random`` key of the bootstrap resampling.
         chi: real ``(..., k)`` susceptibilities from :func:`fidelity_susceptibility`, ``>= 0``.
-        key: PRNG key of the bootstrap resampling.
         n_boot: number of bootstrap resamples (>= 2).
         log: return ``<ln chi>`` and its error instead (what a fit of ``ln chi_typ`` against N needs).
 
@@ -389,7 +389,7 @@ def typical_susceptibility(chi, *, key, n_boot: int = 1000, log: bool = False):
 
     Example:
         >>> chi = jnp.array([[1.0, 100.0], [10.0, 10.0]])
-        >>> round(float(typical_susceptibility(chi, key=jax.random.key(0))[0]), 6)
+        >>> round(float(typical_susceptibility(jax.random.key(0), chi)[0]), 6)
         10.0
     """
     chi = jnp.asarray(chi)

@@ -210,7 +210,7 @@ def _take(tree, r):
 
 
 def _typical(key, chi):
-    m, e = jm.typical_susceptibility(np.asarray(chi), key=key, log=True)
+    m, e = jm.typical_susceptibility(key, np.asarray(chi), log=True)
     return float(m), float(e)
 
 
@@ -327,7 +327,7 @@ def j_locality(models, p):
     V = jm.PauliSum.from_terms(n, [("X", [site], 1.0)])
     rows = []
     for r in range(min(4, p["realizations"])):
-        res = jm.generator_locality(_take(models[n], r), V, site, gap=GAP_J)
+        res = jm.generator_locality(None, _take(models[n], r), V, site, gap=GAP_J)
         rows.append(np.asarray(res["outside"]))
     d = np.asarray(res["distance"])
     w = np.array(rows)

@@ -84,6 +84,7 @@ def test_rdm_matches_independent_reference(max_order, rng):
             np.testing.assert_allclose(got[k], reference_rdm(h0_terms(h0), amps, region, t), atol=1e-12, rtol=0)
 
 
+@pytest.mark.slow
 def test_batched_realizations_and_product_states_match_dense_energies(rng):
     # Two hand-written H0 of orders 1-3 (jm.lbit_hamiltonian) batched, three product states each
     # (generic complex, |+>^N, a basis state with two superposed sites), contiguous and

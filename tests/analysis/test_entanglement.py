@@ -197,6 +197,7 @@ def test_page_value(region):
 
 
 # ---------------------------------------------------------------------------- dephased bound, mutual information
+@pytest.mark.slow
 def test_dephased_entropy(rng):
     psi = random_state(rng, 7, (5,))
     for region in [(0, 2, 5), (3,), (1, 2, 3, 4, 6)]:

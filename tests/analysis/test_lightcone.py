@@ -117,6 +117,7 @@ def test_no_crossing_gate_means_product_states():
     np.testing.assert_array_equal(lightcone_entropies(U, (0, 1, 2), jm.basis_bits(6)), 0.0)
 
 
+@pytest.mark.slow
 def test_eigenstate_entropies_methods_agree_and_generator_uses_state_vectors():
     lat = jm.Lattice((8,))
     model = jm.sample_models(jax.random.key(4), lat, 2, max_order=1, depth=4, strength=1.0)

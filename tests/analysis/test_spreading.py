@@ -108,6 +108,7 @@ def test_otoc_with_a_complete_basis_is_the_exact_trace():
             assert got[k, r] == pytest.approx(np.real(np.trace(C.conj().T @ C)) / 2**N, abs=1e-9)
 
 
+@pytest.mark.slow
 def test_otoc_batches_and_jits():
     models = jm.sample_models(jr.key(6), LAT, 3, xi=0.5)
     ts = np.array([0.5, 1e6])

@@ -19,6 +19,7 @@ from jaxmbl.reproduce import c3_transport as c3
 
 
 # ---------------------------------------------------------------------------- the claims
+@pytest.mark.slow
 def test_c1_passes_and_fails_without_disorder(tmp_path):
     result = run_tiny(c1, tmp_path)
     assert_passes_and_is_reported(result, tmp_path)
@@ -29,6 +30,7 @@ def test_c1_passes_and_fails_without_disorder(tmp_path):
     assert checks(control)["same spectrum"] == "pass"  # eq. 2.3 holds for any H0
 
 
+@pytest.mark.slow
 def test_c2_passes_and_fails_for_a_haar_unitary(tmp_path, monkeypatch):
     result = run_tiny(c2, tmp_path)
     assert_passes_and_is_reported(result, tmp_path)

@@ -20,7 +20,7 @@ from jaxmbl.reproduce import c6_locality as c6
 from jaxmbl.reproduce import c7_u1 as c7
 
 
-@pytest.mark.parametrize("module", [c4, c6], ids=["C4", "C6"])
+@pytest.mark.parametrize("module", [c4, pytest.param(c6, marks=pytest.mark.slow)], ids=["C4", "C6"])
 def test_locality_claims_pass_and_fail_for_a_haar_unitary(module, tmp_path):
     assert_passes_and_is_reported(run_tiny(module, tmp_path), tmp_path)
     control = run_tiny(module, tmp_path, make_models=haar_models)
@@ -28,6 +28,7 @@ def test_locality_claims_pass_and_fail_for_a_haar_unitary(module, tmp_path):
     assert set(checks(control).values()) == {"FAIL"}
 
 
+@pytest.mark.slow
 def test_c5_passes_and_fails_without_disorder(tmp_path):
     result = run_tiny(c5, tmp_path)
     assert_passes_and_is_reported(result, tmp_path)
@@ -43,6 +44,7 @@ def test_c5_passes_and_fails_without_disorder(tmp_path):
     assert got["two-spin rho_1(t) = eq. 3.12"] == "pass"
 
 
+@pytest.mark.slow
 def test_c7_passes_and_fails_for_a_charge_conserving_haar_unitary(tmp_path):
     result = run_tiny(c7, tmp_path)
     assert_passes_and_is_reported(result, tmp_path)

@@ -42,7 +42,11 @@ class Calls(list):
 @pytest.fixture
 def calls(monkeypatch):
     made = Calls()
-    monkeypatch.setattr(claims_pkg, "all_claims", lambda: fake_claims(made, fail=made.fail))
+    # ``reproduce`` looks the claims up in its own module, so the stand-ins go there (and on the package,
+    # for anything that asks ``jaxmbl.reproduce.all_claims``).
+    fake = lambda: fake_claims(made, fail=made.fail)  # noqa: E731
+    monkeypatch.setattr(claims_pkg, "all_claims", fake)
+    monkeypatch.setattr("jaxmbl.reproduce._report.all_claims", fake)
     return made
 
 

@@ -75,7 +75,7 @@ def test_hutchinson_matches_exact_frobenius_norms():
 
 def test_generator_locality_dense_decays():
     H, V, _ = _chain_J(8, 0.5)
-    out = jm.generator_locality(H, V, 4, gap=0.5)
+    out = jm.generator_locality(None, H, V, 4, gap=0.5)
     assert out["distance"].tolist() == [0.0, 1.0, 2.0, 3.0]
     assert np.all(np.diff(out["outside"]) < 0)
     assert 0 < out["xi"] < 3 and np.isfinite(out["xi_err"])
@@ -85,8 +85,8 @@ def test_generator_locality_dense_decays():
 def test_generator_locality_hutchinson_agrees_with_dense():
     model = jm.sample_model(jr.key(0), jm.Lattice((6,)))
     V = jm.PauliSum.from_terms(6, [("X", [2], 1.0)])
-    dense = jm.generator_locality(model, V, 2, gap=0.5)
-    hutch = jm.generator_locality(model, V, 2, gap=0.5, method="hutchinson", key=jr.key(2), n_vectors=4, tol=1e-6)
+    dense = jm.generator_locality(None, model, V, 2, gap=0.5)
+    hutch = jm.generator_locality(jr.key(2), model, V, 2, gap=0.5, method="hutchinson", n_vectors=4, tol=1e-6)
     sw = jm.pauli_site_weights(
         jnp.asarray(jm.quasi_adiabatic_generator(lambda g: model.dense() + g * V.dense(), 0.0, gap=0.5))
     )
@@ -103,4 +103,4 @@ def test_errors():
     with pytest.raises(jm.JaxmblError, match="paulis"):
         jm.commutator_weights(jr.key(0), lambda v: v, 2, [0], paulis="Q")
     with pytest.raises(jm.JaxmblError, match="method"):
-        jm.generator_locality(jnp.eye(4), jnp.eye(4), 0, gap=0.5, method="magic")
+        jm.generator_locality(None, jnp.eye(4), jnp.eye(4), 0, gap=0.5, method="magic")

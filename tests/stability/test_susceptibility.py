@@ -141,16 +141,16 @@ def test_mu_to_zero_is_perturbation_theory_and_filter_is_exact_when_gapped():
 # ----------------------------------------------------------------------------- typical values
 def test_typical_susceptibility():
     chi = np.exp(np.random.default_rng(0).normal(size=(40, 30)))
-    typ, err = jm.typical_susceptibility(jnp.asarray(chi), key=jr.key(0))
+    typ, err = jm.typical_susceptibility(jr.key(0), jnp.asarray(chi))
     per_real = np.log(chi).mean(axis=1)
     assert np.isclose(float(typ), np.exp(per_real.mean()), rtol=1e-12)
     se = per_real.std(ddof=1) / np.sqrt(len(per_real))
     assert 0.7 * se < float(err) / float(typ) < 1.3 * se
-    ln, ln_err = jm.typical_susceptibility(jnp.asarray(chi[0]), key=jr.key(0), log=True)
+    ln, ln_err = jm.typical_susceptibility(jr.key(0), jnp.asarray(chi[0]), log=True)
     assert np.isclose(float(ln), np.log(chi[0]).mean())
     assert np.isfinite(float(ln_err))
     with pytest.raises(jm.JaxmblError, match="chi must be >= 0"):
-        jm.typical_susceptibility(-jnp.ones(3), key=jr.key(0))
+        jm.typical_susceptibility(jr.key(0), -jnp.ones(3))
 
 
 # ----------------------------------------------------------------------------- transforms

@@ -60,6 +60,7 @@ def test_isolated_site_gets_a_z_field():
     assert np.count_nonzero(np.asarray(U.coef1)[0, :3]) == 0
 
 
+@pytest.mark.slow
 def test_models_share_h0_with_sample_model_and_realizations_are_keyed():
     key = jr.key(4)
     m = sample_u1_model(key, LAT, xi=0.6)
