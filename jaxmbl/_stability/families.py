@@ -493,8 +493,8 @@ def perturbation_family(H, V) -> Family:
         >>> fam.H(0.5).tolist()
         [[0.0, 0.5], [0.5, 1.0]]
     """
-    n_h = _n_sites_of(H, "H")
-    n_v = _n_sites_of(V, "V")
+    n_h = n_sites_of(H, "H")
+    n_v = n_sites_of(V, "V")
     if n_h != n_v:
         raise JaxmblError(f"V acts on {n_v} sites but H has n_sites={n_h}")
     if isinstance(V, PauliSum):
@@ -513,12 +513,21 @@ def perturbation_family(H, V) -> Family:
     return Family(_perturb_dense, (Hd.astype(cdt), Vd.astype(cdt)), "perturbation")
 
 
-def _n_sites_of(X, name):
+def n_sites_of(X, name: str) -> int:
+    """Site count N of a dense ``(..., 2**N, 2**N)`` array or of any operator with ``n_sites``.
+
+    Raises:
+        JaxmblError: if a dense ``X`` is not square with a power-of-two side (the message names ``name``).
+        TypeError: if ``X`` is neither an array nor an operator with ``n_sites``.
+    """
     if isinstance(X, (np.ndarray, jax.Array)):
         D = X.shape[-1] if X.ndim >= 2 else 0
         if X.ndim < 2 or X.shape[-2] != D or D < 1 or D & (D - 1):
             raise JaxmblError(f"{name} must be a square (..., 2**N, 2**N) array, got shape {X.shape}")
         return D.bit_length() - 1
-    if isinstance(X, (PauliSum, SwingleModel, PerturbedModel)) or hasattr(X, "n_sites"):
+    if hasattr(X, "n_sites"):
         return int(X.n_sites)
-    raise TypeError(f"{name} must be a SwingleModel, PerturbedModel, PauliSum or dense array, got {type(X).__name__}")
+    raise TypeError(
+        f"{name} must be a SwingleModel, PerturbedModel, PauliSum, an operator with n_sites and mv(), or a dense"
+        f" array; got {type(X).__name__}"
+    )

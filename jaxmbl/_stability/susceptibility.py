@@ -45,7 +45,7 @@ from jaxmbl._core.operators import DenseOperator
 from jaxmbl._hamiltonians.ed import eigh, hamiltonian_blocks
 from jaxmbl._hamiltonians.pauli import PauliSum, sector_basis
 from jaxmbl._stability.adiabatic import _spectral_filter
-from jaxmbl._stability.families import operator_mv
+from jaxmbl._stability.families import n_sites_of, operator_mv
 from jaxmbl._swingle.lbits import lbit_energies
 from jaxmbl._swingle.model import SwingleModel
 
@@ -89,19 +89,6 @@ def _regulator(mu, gap):
 
 
 # ----------------------------------------------------------------------------- validation
-def _n_sites(X, name):
-    if isinstance(X, (np.ndarray, jax.Array)):
-        D = X.shape[-1] if X.ndim >= 2 else 0
-        if X.ndim < 2 or X.shape[-2] != D or D < 1 or D & (D - 1):
-            raise JaxmblError(f"{name} must be a square (..., 2**N, 2**N) array, got shape {X.shape}")
-        return D.bit_length() - 1
-    if hasattr(X, "n_sites"):
-        return int(X.n_sites)
-    raise TypeError(
-        f"{name} must be a PauliSum, an operator with n_sites and mv(), or a dense array; got {type(X).__name__}"
-    )
-
-
 def _batch_of(V):
     if isinstance(V, (np.ndarray, jax.Array)):
         return tuple(V.shape[:-2])
@@ -110,7 +97,7 @@ def _batch_of(V):
 
 def _check_v(V, n_sites, batch):
     """Common checks of V: sites, batch axes, Hermiticity. Returns whether V carries the batch."""
-    n_v = _n_sites(V, "V")
+    n_v = n_sites_of(V, "V")
     if n_v != n_sites:
         raise JaxmblError(f"V acts on {n_v} sites but H has n_sites={n_sites}; build V on the same lattice")
     vb = _batch_of(V)
@@ -261,7 +248,7 @@ def _check_eigenpairs(eigenpairs, D_expected):
 def _ed_route(H, V, kind, scale, states, sector, eigenpairs):
     if H is None and eigenpairs is None:
         raise JaxmblError("H is None: pass H, or eigenpairs=(E, vecs) of H")
-    n_sites = _n_sites(V, "V") if H is None else _n_sites(H, "H")
+    n_sites = n_sites_of(V, "V") if H is None else n_sites_of(H, "H")
     if sector is not None:
         sector_basis(n_sites, sector)  # validates the value
     if eigenpairs is None:
