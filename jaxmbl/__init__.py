@@ -130,6 +130,15 @@ from jaxmbl._swingle.dynamics import evolve_exact as evolve_exact
 from jaxmbl._swingle.frames import evolve_lbit_frame as evolve_lbit_frame
 from jaxmbl._swingle.frames import to_lbit_frame as to_lbit_frame
 from jaxmbl._swingle.frames import to_physical_frame as to_physical_frame
+from jaxmbl._swingle.generator_unitary import (
+    GeneratorUnitary as GeneratorUnitary,
+)
+from jaxmbl._swingle.generator_unitary import (
+    generator_unitary as generator_unitary,
+)
+from jaxmbl._swingle.generator_unitary import (
+    random_generator as random_generator,
+)
 from jaxmbl._swingle.lbits import (
     LbitHamiltonian as LbitHamiltonian,
 )
@@ -186,22 +195,13 @@ from jaxmbl._swingle.unitaries import (
     Circuit as Circuit,
 )
 from jaxmbl._swingle.unitaries import (
-    GeneratorUnitary as GeneratorUnitary,
-)
-from jaxmbl._swingle.unitaries import (
     LocalUnitary as LocalUnitary,
 )
 from jaxmbl._swingle.unitaries import (
     circuit as circuit,
 )
 from jaxmbl._swingle.unitaries import (
-    generator_unitary as generator_unitary,
-)
-from jaxmbl._swingle.unitaries import (
     random_circuit as random_circuit,
-)
-from jaxmbl._swingle.unitaries import (
-    random_generator as random_generator,
 )
 from jaxmbl.sweep import SweepResult as SweepResult
 from jaxmbl.sweep import load_config as load_config

@@ -38,9 +38,10 @@ from jaxmbl._core.kernels import HIGHEST, apply_one_site
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import DENSE_MAX_SITES
 from jaxmbl._core.validation import check_hermitian
+from jaxmbl._swingle.generator_unitary import GeneratorUnitary
 from jaxmbl._swingle.lbits import lbit_phases
 from jaxmbl._swingle.model import SwingleModel
-from jaxmbl._swingle.unitaries import GeneratorUnitary, LocalUnitary, dense_matrix
+from jaxmbl._swingle.unitaries import LocalUnitary, dense_matrix
 
 
 def _pauli_index(p, name):

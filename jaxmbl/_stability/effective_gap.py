@@ -33,9 +33,9 @@ from jaxmbl._hamiltonians.pauli import PauliSum
 from jaxmbl._stability.adiabatic import quasi_adiabatic_generator
 from jaxmbl._stability.families import Family, conjugation_family
 from jaxmbl._stability.generator import apply_generator
+from jaxmbl._swingle.generator_unitary import GeneratorUnitary
 from jaxmbl._swingle.lbits import lbit_energies
 from jaxmbl._swingle.model import SwingleModel
-from jaxmbl._swingle.unitaries import GeneratorUnitary
 
 
 def _generator_strings(K):

@@ -49,9 +49,10 @@ from jaxmbl._core.limits import DENSE_MAX_SITES
 from jaxmbl._core.operators import DenseOperator
 from jaxmbl._hamiltonians.pauli import PauliSum
 from jaxmbl._hamiltonians.perturbed import PerturbedModel
+from jaxmbl._swingle.generator_unitary import GeneratorUnitary, chebyshev_terms
 from jaxmbl._swingle.lbits import LbitHamiltonian, lbit_energies, lbit_hamiltonian
 from jaxmbl._swingle.model import SwingleModel
-from jaxmbl._swingle.unitaries import GeneratorUnitary, LocalUnitary, chebyshev_terms
+from jaxmbl._swingle.unitaries import LocalUnitary
 
 
 # ----------------------------------------------------------------------------- operators

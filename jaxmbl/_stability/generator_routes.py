@@ -35,9 +35,9 @@ from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._hamiltonians.pauli import PauliSum
 from jaxmbl._hamiltonians.perturbed import PerturbedModel
 from jaxmbl._stability.families import Family
+from jaxmbl._swingle.generator_unitary import GeneratorUnitary
 from jaxmbl._swingle.lbits import lbit_energies
 from jaxmbl._swingle.model import SwingleModel
-from jaxmbl._swingle.unitaries import GeneratorUnitary
 
 EXACT_ROUTES = ("conjugation", "lbit_coupling", "perturbation", "swingle")
 

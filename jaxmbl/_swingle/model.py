@@ -23,14 +23,16 @@ from jaxmbl._core.io import atomic_write_bytes
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import check_state_memory
 from jaxmbl._core.operators import apply_batched
+from jaxmbl._swingle.generator_unitary import (
+    generator_unitary,
+    random_generator,
+)
 from jaxmbl._swingle.lbits import LbitHamiltonian, lbit_energies, lbit_hamiltonian, sample_lbit_hamiltonian
 from jaxmbl._swingle.unitaries import (
     Circuit,
     LocalUnitary,
     circuit,
-    generator_unitary,
     random_circuit,
-    random_generator,
 )
 
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 from jaxmbl._core.deprecation import renamed_keywords
 from jaxmbl._core.lattice import Lattice
+from jaxmbl._swingle.generator_unitary import GeneratorUnitary, random_generator
 from jaxmbl._swingle.model import SwingleModel, sample_model, sample_models
-from jaxmbl._swingle.unitaries import Circuit, GeneratorUnitary, random_circuit, random_generator
+from jaxmbl._swingle.unitaries import Circuit, random_circuit
 
 
 def random_u1_circuit(key, lattice: Lattice | int, **kwargs) -> Circuit:
