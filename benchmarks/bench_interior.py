@@ -16,11 +16,19 @@ scipy's is LU + eigsh. The two
 sets of eigenvalues are compared (``max_dE``). ``ratio`` = scipy time / jaxmbl warm time (the first
 call's above ``--warm-max-n``; > 1: jaxmbl faster).
 
+``--perturbed N ...`` adds the perturbed Swingle model ``H' = U H0 U^dagger + g V`` (full space,
+``sample_model`` defaults, V = ``random_local_perturbation`` k = 2, g = ``--g``), ``--k-perturbed``
+eigenpairs at eps = 0.5: for every N the time of one matvec (``mv_ms``, jitted, best of 5) and, up to
+``--perturbed-solve-max-n``, the whole ``interior_eigh`` solve (time, matvecs, matvecs per dimension).
+Above it the solve time is *estimated* as (matvecs / D of the largest solved N) x D x mv time
+(``est_s``), since the cost is of order 10 D matvecs whatever k (module docstring of
+``jaxmbl._hamiltonians.interior``).
+
 ``--rtilde N`` adds the disorder average of the gap ratio <r~> of the k levels nearest eps = 0.5
 at W = 1 and W = 8 (``--realizations`` each), from ``interior_eigh`` alone.
 
 Usage: python benchmarks/bench_interior.py [--n 14 16] [--k 50] [--W 5] [--rtilde 16]
-       [--realizations 5] [--scipy-max-n 18]
+       [--realizations 5] [--scipy-max-n 18] [--perturbed 12 14 16 18 20] [--perturbed-solve-max-n 14]
 """
 
 from __future__ import annotations
@@ -101,6 +109,26 @@ def worker(args) -> dict:
             "energies": np.sort(E).tolist(),
             "max_residual": float(res.max()),
         }
+    if args.method == "perturbed":
+        from _common import timeit
+
+        n = args.n
+        model = jm.sample_model(jax.random.key(args.seed), n)
+        V = jm.random_local_perturbation(jax.random.key(args.seed + 1), n, k=2)
+        Hp = jm.perturbed_model(model, V, args.g)
+        psi = jax.random.normal(jax.random.key(3), (2**n,)) + 0j
+        mv = jax.jit(Hp.mv)
+        row = {"mv_ms": 1e3 * timeit(lambda: mv(psi).block_until_ready(), repeat=5)}
+        if args.solve:
+            t0 = time.perf_counter()
+            out = jm.interior_eigh(Hp, args.k, energy_density=0.5, key=jax.random.key(1))
+            out.energies.block_until_ready()
+            row.update(
+                solve_s=time.perf_counter() - t0, matvecs=int(out.info["matvecs"]), degree=int(out.info["degree"]),
+                max_residual=float(np.max(out.residuals)), converged=bool(out.info["converged"]),
+            )  # fmt: skip
+        row["peak_mib"] = peak_rss_mib()
+        return row
     if args.method == "rtilde":
         vals = []
         for r in range(args.realizations):
@@ -126,7 +154,7 @@ def run(method, n, **kw) -> dict:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, nargs="+", default=[14, 16])
+    p.add_argument("--n", type=int, nargs="*", default=[14, 16])
     p.add_argument("--k", type=int, default=50)
     p.add_argument("--W", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=0)
@@ -134,6 +162,11 @@ def main():
     p.add_argument("--warm-max-n", type=int, default=16, help="above this N only the first (compiling) call is timed")
     p.add_argument("--rtilde", type=int, default=None, help="N for the <r~> check at W = 1 and W = 8")
     p.add_argument("--realizations", type=int, default=5)
+    p.add_argument("--perturbed", type=int, nargs="*", default=[], help="N of the perturbed Swingle rows")
+    p.add_argument("--perturbed-solve-max-n", type=int, default=14)
+    p.add_argument("--k-perturbed", type=int, default=20)
+    p.add_argument("--g", type=float, default=0.1)
+    p.add_argument("--solve", type=int, default=0)
     p.add_argument("--worker", default=None)
     p.add_argument("--target", type=float, default=None)
     args = p.parse_args()
@@ -165,7 +198,22 @@ def main():
             )  # fmt: skip
         rows.append(row)
         print(json.dumps(row), flush=True)
-    emit("interior", rows)
+    if rows:
+        emit("interior", rows)
+    prow, per_dim = [], None
+    for n in args.perturbed:
+        solve = int(n <= args.perturbed_solve_max_n)
+        r = run("perturbed", n, k=args.k_perturbed, g=args.g, seed=args.seed, solve=solve)
+        row = {"N": n, "D": 2**n, "k": args.k_perturbed, **r}
+        if solve:
+            per_dim = r["matvecs"] / 2**n
+            row["matvecs_per_D"] = per_dim
+        elif per_dim is not None:
+            row["est_s"] = per_dim * 2**n * r["mv_ms"] / 1e3
+        prow.append(row)
+        print(json.dumps(row), flush=True)
+    if prow:
+        emit("interior_perturbed", prow)
     if args.rtilde:
         out = []
         for W in (1.0, 8.0):

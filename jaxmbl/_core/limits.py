@@ -11,6 +11,8 @@ limit                       meaning
                             the perturbed model is formed (a complex128 matrix at N = 12 is
                             256 MiB)
 ``MAX_FULL_SITES``          largest N diagonalized densely in the full Hilbert space (1 GiB at 13)
+``PAULI_DENSE_MAX_DIM``     largest block (rows) that ``PauliSum.dense`` forms, full space or a
+                            sector; above it the sweep observables switch to ``interior_eigh``
 ``MAX_CONE_SITES``          largest backward light-cone component of a circuit eigenstate
                             (``4**c`` amplitudes)
 ``LBIT_PROFILE_MAX_SITES``  largest N of the sweep observable ``lbit_profile`` (dense)
@@ -33,6 +35,8 @@ from jaxmbl._core.errors import JaxmblError
 DENSE_MAX_SITES = 12
 #: Largest N diagonalized in the full Hilbert space.
 MAX_FULL_SITES = 13
+#: Largest dense block (rows) of a PauliSum, full space or sector (2**14: 4 GiB of complex128 with workspace).
+PAULI_DENSE_MAX_DIM = 2**14
 MAX_CONE_SITES = 14
 """Largest light-cone component handled (its ``2**c`` states of ``2**c`` amplitudes are built explicitly)."""
 #: Largest N of the sweep observable ``lbit_profile`` (one dense U and N dressed l-bits per realization).

@@ -28,6 +28,7 @@ import numpy as np
 from jaxmbl._core.conventions import PAULI_LETTERS, complex_dtype, real_dtype
 from jaxmbl._core.deprecation import renamed_keywords
 from jaxmbl._core.errors import JaxmblError
+from jaxmbl._core.limits import PAULI_DENSE_MAX_DIM
 from jaxmbl._core.operators import apply_batched
 from jaxmbl._core.validation import check_n_sites
 from jaxmbl._hamiltonians.pauli_kernels import (
@@ -39,7 +40,7 @@ from jaxmbl._hamiltonians.pauli_kernels import (
     _weights,
 )
 
-_MAX_DENSE_DIM = 2**14
+_MAX_DENSE_DIM = PAULI_DENSE_MAX_DIM
 
 
 def _is_concrete(x) -> bool:

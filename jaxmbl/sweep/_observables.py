@@ -15,11 +15,14 @@ Built-in observables (``[observables.LABEL]`` with ``observable = NAME`` and the
 ==================  ==========================================================================
 ``r_tilde``         mean gap ratio <r~> = mean_n min(s_n, s_n+1)/max(s_n, s_n+1) of the sorted
                     spectrum (Poisson 2 ln 2 - 1 = 0.386, GOE 0.531); ``window`` keeps the central
-                    fraction of levels. Swingle: from ``energies``; Heisenberg: ED in the sector.
+                    fraction of levels. Swingle: from ``energies``; Heisenberg: ED in the sector,
+                    or (``solver``, below) the ``levels`` (default 50) levels nearest
+                    ``energy_density`` (default 0.5) from :func:`jaxmbl.interior_eigh`.
 ``eigenstate_entropy``  ``{"mean", "max"}`` over eigenstates of S(A) (nats) for ``region``
                     (``"half"`` = sites 0..N/2-1, or a list of sites), ``alpha``; ``states`` =
                     ``"all"`` or a count (Swingle: a fixed random sample of U|n>, the same for every
-                    realization, drawn with ``seed``; Heisenberg: the central eigenstates).
+                    realization, drawn with ``seed``; Heisenberg: the central eigenstates, by ED
+                    or, with ``solver``, the ``states`` eigenstates nearest energy density 0.5).
 ``quench_entropy``  S(A, t) on ``times`` after a quench from ``initial`` = ``"neel"`` or ``"plus"``,
                     shape (T,); ``times`` is a list or ``{logspace = [a, b, n]}`` / ``{linspace = ...}``.
 ``imbalance``       I(t) = (1/N) sum_r s_r <Z_r(t)> from the Neel state (s_r its pattern), (T,).
@@ -27,6 +30,17 @@ Built-in observables (``[observables.LABEL]`` with ``observable = NAME`` and the
                     tau_r = U Z_r U^dagger = sum_P c_P P on site j, averaged over pairs (r, j) at
                     each lattice distance: shape (D,) over the distinct distances. Dense, N <= 10.
 ==================  ==========================================================================
+
+**Solver of the Heisenberg family** (``r_tilde``, ``eigenstate_entropy``): ``solver = "auto"``
+(default) diagonalizes densely up to ``PAULI_DENSE_MAX_DIM`` = 2**14 rows (S^z = 0 up to N = 16)
+and switches to the matrix-free :func:`jaxmbl.interior_eigh` above (N = 18, 20 at half filling);
+``"dense"`` or ``"interior"`` forces one (``"dense"`` above the limit is refused). ``tol`` is
+interior_eigh's relative residual ``||H psi - E psi|| <= tol ||H||`` (default 1e-10). The two
+solvers pick slightly different middles: dense the levels around the middle *index* of the
+spectrum, interior those nearest the middle *energy* (eps = 0.5); for the gap ratio of an MBL
+or ETH chain the difference is within the disorder spread. A realization that interior_eigh
+did not converge gives NaN (counted in ``SweepResult.nonfinite``). Measured (2 CPU cores, W = 5,
+50 levels): 15 s at N = 16, 177 s at N = 18 per realization (``benchmarks/bench_interior.py``).
 
 The gap ratio itself is :func:`jaxmbl.level_spacing_ratio` (one convention for degenerate
 levels, documented in :func:`jaxmbl._analysis.spectra.mean_gap_ratio`); ``r_tilde`` only picks
@@ -48,9 +62,10 @@ from jaxmbl._analysis.spectra import level_spacing_ratio
 from jaxmbl._core.conventions import basis_bits, complex_dtype
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
-from jaxmbl._core.limits import LBIT_PROFILE_MAX_SITES
+from jaxmbl._core.limits import LBIT_PROFILE_MAX_SITES, PAULI_DENSE_MAX_DIM
 from jaxmbl._hamiltonians.ed import eigh, eigvalsh
 from jaxmbl._hamiltonians.evolve import evolve
+from jaxmbl._hamiltonians.interior import interior_eigh
 from jaxmbl._hamiltonians.pauli import sector_basis
 from jaxmbl._swingle.model import eigenstates, energies
 from jaxmbl._swingle.states import neel_index, neel_state, product_state
@@ -129,13 +144,69 @@ def _dense_memory(point, **_):
     return 4 * point.dim**2 * np.dtype(complex_dtype(point.dtype)).itemsize
 
 
-@register_observable("r_tilde", families=["heisenberg"], prepare=_prepare_window, memory=_dense_memory)
-def _r_tilde_heisenberg(model, window):
-    return level_spacing_ratio(eigvalsh(model.H, model.sector, window=window), window=None)
+# ---------------------------------------------------------------------------- dense or interior solver
+def _solver(point, solver, path="solver"):
+    """``"dense"`` or ``"interior"``: ``"auto"`` is dense up to ``PAULI_DENSE_MAX_DIM`` rows."""
+    solver = choice("auto", "dense", "interior")(path, solver)
+    if solver == "auto":
+        return "dense" if point.dim <= PAULI_DENSE_MAX_DIM else "interior"
+    if solver == "dense" and point.dim > PAULI_DENSE_MAX_DIM:
+        raise JaxmblError(
+            f"{path} = 'dense' needs a block of at most {PAULI_DENSE_MAX_DIM} rows, got D = {point.dim} at grid "
+            f"point {point.index}; use solver = 'interior' (or 'auto')"
+        )
+    return solver
+
+
+def _prepare_interior(point, solver, levels, energy_density, tol):
+    """The validated interior-solver parameters, or ``None`` for the dense solver."""
+    if _solver(point, solver) == "dense":
+        return None
+    levels = integer(1)("levels", levels)
+    if levels > point.dim:
+        raise JaxmblError(f"levels = {levels} exceeds the dimension D = {point.dim} at grid point {point.index}")
+    eps = real(0)("energy_density", energy_density)
+    if eps > 1:
+        raise JaxmblError(f"energy_density must be in [0, 1], got {eps!r}")
+    tol = real(0, strict=True)("tol", tol)
+    return {"k": levels, "energy_density": eps, "tol": tol}
+
+
+def _interior_memory(point, k):
+    # interior_eigh holds about 2.5 krylov_dim + 20 b vectors (krylov_dim = 3k + 6b, b = 4) per realization.
+    return (2.5 * (3 * k + 24) + 80) * point.dim * np.dtype(complex_dtype(point.dtype)).itemsize
+
+
+def _interior(model, interior):
+    """``interior_eigh`` of one realization; NaN energies where it did not converge (the sweep counts them)."""
+    out = interior_eigh(
+        model.H, interior["k"], energy_density=interior["energy_density"], sector=model.sector,
+        tol=interior["tol"], key=jax.random.key(0),
+    )  # fmt: skip
+    ok = jnp.all(out.info["converged"])
+    return jnp.where(ok, out.energies, jnp.nan), out.vectors
+
+
+def _prepare_r_heisenberg(point, window=None, solver="auto", levels=None, energy_density=0.5, tol=1e-10):
+    interior = _prepare_interior(point, solver, min(50, point.dim) if levels is None else levels, energy_density, tol)
+    if interior is not None and window is not None:
+        raise JaxmblError("window applies to the dense solver; with solver = 'interior' set levels (a count) instead")
+    return {**_prepare_window(point, window), "interior": interior}
+
+
+def _r_heisenberg_memory(point, window, interior):
+    return _dense_memory(point) if interior is None else _interior_memory(point, interior["k"])
+
+
+@register_observable("r_tilde", families=["heisenberg"], prepare=_prepare_r_heisenberg, memory=_r_heisenberg_memory)
+def _r_tilde_heisenberg(model, window, interior):
+    if interior is None:
+        return level_spacing_ratio(eigvalsh(model.H, model.sector, window=window), window=None)
+    return level_spacing_ratio(_interior(model, interior)[0], window=None)
 
 
 # ---------------------------------------------------------------------------- eigenstate entanglement
-def _prepare_eigenstates(point, region="half", states="all", alpha=1, seed=0):
+def _prepare_eigenstates(point, region="half", states="all", alpha=1, seed=0, solver="auto", tol=1e-10):
     region = _region(point, region)
     alpha = real(0, strict=True)("alpha", alpha)
     seed = integer(0)("seed", seed)
@@ -146,18 +217,28 @@ def _prepare_eigenstates(point, region="half", states="all", alpha=1, seed=0):
             raise JaxmblError(f"states = {states} exceeds the {dim} eigenstates at grid point {point.index}")
     count = dim if states == "all" else states
     if point.family == "swingle":
+        if solver != "auto":
+            raise JaxmblError(
+                f"solver applies to the heisenberg family (swingle eigenstates are exact U|n>), got {solver!r}"
+            )
         picked = (
             np.arange(dim)
             if states == "all"
             else np.sort(np.random.default_rng(seed).choice(dim, count, replace=False))
         )
         return {"region": region, "alpha": alpha, "states": tuple(int(n) for n in picked)}
-    return {"region": region, "alpha": alpha, "states": count}
+    interior = _prepare_interior(point, solver, count, 0.5, tol)
+    if interior is not None and states == "all":
+        raise JaxmblError(
+            f"states = 'all' needs the dense solver (D = {dim} at grid point {point.index}); give a count of central "
+            "eigenstates for solver = 'interior'"
+        )
+    return {"region": region, "alpha": alpha, "states": count, "interior": interior}
 
 
-def _eigenstates_memory(point, states, **_):
+def _eigenstates_memory(point, states, interior=None, **_):
     if point.family == "heisenberg":
-        return _dense_memory(point)
+        return _dense_memory(point) if interior is None else _interior_memory(point, interior["k"])
     return _state_memory(point, 4 * min(16, len(states)))
 
 
@@ -185,9 +266,13 @@ def _embed(model, vecs):
 @register_observable(
     "eigenstate_entropy", families=["heisenberg"], prepare=_prepare_eigenstates, memory=_eigenstates_memory
 )
-def _eigenstate_entropy_heisenberg(model, region, alpha, states):
-    dim = _sector_dim(model.lattice, {"sector": model.sector})
-    _, V = eigh(model.H, model.sector, window=states / dim)
+def _eigenstate_entropy_heisenberg(model, region, alpha, states, interior):
+    if interior is None:
+        dim = _sector_dim(model.lattice, {"sector": model.sector})
+        _, V = eigh(model.H, model.sector, window=states / dim)
+    else:
+        E, V = _interior(model, interior)
+        V = jnp.where(jnp.isnan(E[0]), jnp.nan, V)
     return _stats(jax.lax.map(lambda v: entropy(v, region, alpha), _embed(model, V), batch_size=16))
 
 
