@@ -21,8 +21,11 @@ Routes:
   application and ``chi_n = sum_m |c_m|^2 w(E(m) - E(n))`` is one pass over ``2**N`` numbers. Memory
   O(2**N) per state in flight (``state_batch`` states at a time, times the realizations).
 * **Any other H** (PauliSum, PerturbedModel, dense): exact diagonalization with :func:`eigh`, in the
-  full space or a total-S^z ``sector``, or precomputed ``eigenpairs``. The sum over m needs *every*
-  eigenstate, so eigenpairs must be the complete set.
+  full space or a total-S^z ``sector``, or precomputed ``eigenpairs`` (all D of them).
+* **Any H, a few eigenstates, matrix free** (``mu`` only): ``eigenpairs`` holding k < D pairs (e.g.
+  the :class:`InteriorEigh` of :func:`interior_eigh`, N = 16-20) go through the regularized resolvent,
+  ``chi_n(mu) = ||f_mu(H - E_n) Q_n V|n>||^2`` with ``f_mu(w) = w/(w^2 + mu^2)`` applied by a Chebyshev
+  series (:func:`resolvent_susceptibility`, degree ~ ``a ln(1/tol)/mu``): no other eigenpair is needed.
 """
 
 from __future__ import annotations
@@ -43,7 +46,9 @@ from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.limits import check_state_memory
 from jaxmbl._core.operators import DenseOperator
 from jaxmbl._hamiltonians.ed import eigh, hamiltonian_blocks
+from jaxmbl._hamiltonians.interior import InteriorEigh
 from jaxmbl._hamiltonians.pauli import PauliSum, sector_basis
+from jaxmbl._hamiltonians.polynomial import resolvent_susceptibility
 from jaxmbl._stability.adiabatic import _spectral_filter
 from jaxmbl._stability.families import n_sites_of, operator_mv
 from jaxmbl._swingle.lbits import lbit_energies
@@ -52,6 +57,8 @@ from jaxmbl._swingle.model import SwingleModel
 #: Largest dimension for which ``states=None`` means every eigenstate.
 MAX_DEFAULT_STATES = 2**14
 _HERMITIAN_RTOL = 1e-10
+#: Chebyshev accuracy of the resolvent route, relative to max |f_mu| = 1/(2 mu).
+_RESOLVENT_TOL = 1e-12
 # Vectors alive per state in flight on the Swingle route: psi, V psi, c and the weights.
 _VECTORS_PER_STATE = 4
 
@@ -224,6 +231,8 @@ def _sector_dim(n_sites, sector):
 
 
 def _check_eigenpairs(eigenpairs, D_expected):
+    if isinstance(eigenpairs, InteriorEigh):
+        eigenpairs = (eigenpairs.energies, eigenpairs.vectors)
     try:
         E, vecs = eigenpairs
     except (TypeError, ValueError):
@@ -234,12 +243,6 @@ def _check_eigenpairs(eigenpairs, D_expected):
     D, k = vecs.shape[-2:]
     if D_expected is not None and D != D_expected:
         raise JaxmblError(f"eigenpairs: vecs has D={D} rows but the space (sector) has dimension {D_expected}")
-    if k != D:
-        raise JaxmblError(
-            f"eigenpairs holds {k} of the D={D} eigenstates, but chi_n sums over every eigenstate m: a partial set "
-            "(e.g. a mid-spectrum window) needs a resolvent, which this function does not use. Pass all D "
-            "eigenpairs, or eigenpairs=None to diagonalize H here (jm.eigh, with sector= for a total-S^z block)"
-        )
     if jnp.iscomplexobj(E):
         raise JaxmblError(f"eigenpairs: E must be real, got dtype {E.dtype}")
     return E, vecs.astype(jnp.result_type(vecs, jnp.complex64))
@@ -255,6 +258,8 @@ def _ed_route(H, V, kind, scale, states, sector, eigenpairs):
         E, vecs = eigh(H, sector)
     else:
         E, vecs = _check_eigenpairs(eigenpairs, _sector_dim(n_sites, sector)[0])
+        if vecs.shape[-1] != vecs.shape[-2]:
+            return _resolvent_route(H, V, kind, scale, states, sector, E, vecs)
     batch = tuple(E.shape[:-1])
     Vd, v_batched = _v_block(V, n_sites, sector, batch)
     idx = _check_states(states, vecs.shape[-1], "indices into the ascending spectrum")
@@ -263,6 +268,43 @@ def _ed_route(H, V, kind, scale, states, sector, eigenpairs):
     if v_batched:
         return map_batch(lambda t, i, s: core(t[0], t[1], t[2], i, s), (E, vecs, Vd), batch, idx, scale)
     return map_batch(lambda t, v, i, s: core(t[0], t[1], v, i, s), (E, vecs), batch, Vd, idx, scale)
+
+
+def _at(tree, i):
+    """Realization ``i`` (an index tuple) of a batched pytree."""
+    return jax.tree_util.tree_map(lambda leaf: leaf[i], tree)
+
+
+def _resolvent_route(H, V, kind, scale, states, sector, E, vecs):
+    """chi_n of a partial set of eigenpairs: ``||f_mu(H - E_n) Q_n V|n>||^2``, no other eigenpair needed."""
+    D, k = vecs.shape[-2:]
+    if kind != "mu":
+        raise JaxmblError(
+            f"eigenpairs holds {k} of the D={D} eigenstates: a partial set goes through the regularized resolvent, "
+            "which needs mu= (gap= sums F~(w)^2 over every eigenstate: pass all D eigenpairs)"
+        )
+    if H is None:
+        raise JaxmblError(f"H is None: a partial set of eigenpairs ({k} of D={D}) needs H to apply the resolvent")
+    if is_traced((E, vecs, scale)):
+        raise JaxmblError(
+            "fidelity_susceptibility with a partial set of eigenpairs is eager only (its degree is chosen on the host)"
+        )
+    idx = np.asarray(_check_states(states, k, "indices into the given eigenpairs"))
+    batch = tuple(E.shape[:-1])
+    if batch:
+        if batch_shape(H) != batch:
+            raise JaxmblError(f"H: batch shape {batch_shape(H)} differs from the eigenpairs' {batch}")
+        if batch_shape(V) not in ((), batch):
+            raise JaxmblError(f"V: batch shape {batch_shape(V)} is neither () nor the eigenpairs' {batch}")
+    out = []
+    for i in np.ndindex(*batch):
+        Hi = _at(H, i) if batch else H
+        Vi = _at(V, i) if batch and batch_shape(V) == batch else V
+        chi, _ = resolvent_susceptibility(
+            Hi, Vi, E[i][idx], vecs[i][:, idx], float(scale), sector=sector, tol=_RESOLVENT_TOL
+        )
+        out.append(chi)
+    return jnp.stack(out).reshape(batch + (len(idx),))
 
 
 # ----------------------------------------------------------------------------- public
@@ -292,8 +334,10 @@ def fidelity_susceptibility(
         states: eigenstate indices ``(k,)``: basis indices n for a SwingleModel, indices into the
             ascending spectrum (of the sector) otherwise. Default: all (D <= 2**14).
         sector: total S^z block of the ED route (H and V must conserve total Z).
-        eigenpairs: ``(E (..., D), vecs (..., D, D))`` of H (in the sector basis if ``sector``),
-            used instead of diagonalizing. They must be all D eigenpairs.
+        eigenpairs: ``(E (..., k), vecs (..., D, k))`` of H (in the sector basis if ``sector``), or
+            an :class:`InteriorEigh`, used instead of diagonalizing. All D pairs: the spectral sum;
+            k < D pairs (``mu`` only, eager): the resolvent route of the module docstring, with
+            ``states`` indexing the given pairs (default all k).
         state_batch: Swingle route: states processed at once (memory ~ 4 vectors of ``2**N`` each).
 
     Returns:
@@ -302,7 +346,7 @@ def fidelity_susceptibility(
     Raises:
         JaxmblError: both or neither of mu/gap; a non-positive mu/gap; V on another number of sites
             or not Hermitian; states out of range; sector not conserved by H or V; a partial set of
-            eigenpairs; memory.
+            eigenpairs with ``gap`` or without H; memory.
         TypeError: H or V of an unsupported type.
 
     Example:

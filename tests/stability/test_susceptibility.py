@@ -274,6 +274,28 @@ def test_ed_gradient_in_a_direction_that_splits_multiplets():
     assert np.isfinite(float(g))
 
 
+@pytest.mark.parametrize("sector", [pytest.param(None, marks=pytest.mark.slow), 0])
+def test_partial_eigenpairs_go_through_the_resolvent(sector):
+    # k < D pairs from interior_eigh: chi_n with no other eigenpair, against the dense spectral sum.
+    n = 8
+    H = jm.random_field_heisenberg(jr.key(6), n, W=3.0)
+    V = sz_v(n) if sector == 0 else local_v(n)
+    Hd, Vd = np.asarray(H.dense()), np.asarray(V.dense())
+    if sector is not None:
+        b = jm.sector_basis(n, sector)
+        Hd, Vd = Hd[np.ix_(b, b)], Vd[np.ix_(b, b)]
+    out = jm.interior_eigh(H, 6, sector=sector, key=jr.key(0))
+    E_all, vecs_all = np.linalg.eigh(Hd)
+    idx = np.searchsorted(E_all, np.asarray(out.energies) - 1e-9)
+    np.testing.assert_allclose(E_all[idx], out.energies, atol=1e-10)
+    expect = chi_from_eigen(E_all, vecs_all, Vd, mu=0.5)[idx]
+    chi = jm.fidelity_susceptibility(H, V, mu=0.5, sector=sector, eigenpairs=out)
+    np.testing.assert_allclose(np.asarray(chi), expect, rtol=1e-8)
+    pair = (out.energies, out.vectors)
+    sub = jm.fidelity_susceptibility(H, V, mu=0.5, sector=sector, eigenpairs=pair, states=[1, 4])
+    np.testing.assert_allclose(np.asarray(sub), expect[[1, 4]], rtol=1e-8)
+
+
 # ----------------------------------------------------------------------------- errors
 def test_bad_input_errors():
     n = N
@@ -305,8 +327,10 @@ def test_bad_input_errors():
     with pytest.raises(jm.JaxmblError, match="V must be Hermitian"):
         jm.fidelity_susceptibility(H, jnp.triu(jnp.ones((64, 64))), mu=0.1)
     E, vecs = np.linalg.eigh(np.asarray(H.dense()))
-    with pytest.raises(jm.JaxmblError, match="holds 4 of the D=64 eigenstates"):
-        jm.fidelity_susceptibility(H, V, mu=0.1, eigenpairs=(E[6:10], vecs[:, 6:10]))
+    with pytest.raises(jm.JaxmblError, match="holds 4 of the D=64 eigenstates.*needs mu="):
+        jm.fidelity_susceptibility(H, V, gap=0.1, eigenpairs=(E[6:10], vecs[:, 6:10]))
+    with pytest.raises(jm.JaxmblError, match="H is None"):
+        jm.fidelity_susceptibility(None, V, mu=0.1, eigenpairs=(E[6:10], vecs[:, 6:10]))
     with pytest.raises(TypeError, match="V must be"):
         jm.fidelity_susceptibility(H, "X", mu=0.1)
     with pytest.raises(jm.JaxmblError, match="state_batch"):
