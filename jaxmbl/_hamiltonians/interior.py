@@ -50,6 +50,12 @@ and loses memory (then time) as the fill-in grows with N. When ``3 k + 6 b >= D`
 span the whole space and the D x D matrix is diagonalized directly (exact, no filter). Memory: about ``2.5 krylov_dim + 20 b`` vectors of length D per
 realization (checked before allocating).
 
+**Devices**: a batch of realizations is vmapped (and sharded by realization by the sweep runner);
+one problem too large for a device can be split with ``devices=``: the basis buffer (``Q``, the
+dominant memory) carries a ``NamedSharding`` along D and XLA's GSPMD partitions the projections
+(all-reduces) and gathers each filtered block for the matvec. Tested on 2 host CPU devices
+(identical eigenpairs); its scaling on GPUs is not measured yet.
+
 References: Sierant, Lewenstein, Zakrzewski, PRL 125, 156601 (2020); Luitz, Laflorencie, Alet,
 PRB 91, 081103 (2015) (shift-invert, the usual alternative).
 """
@@ -72,6 +78,17 @@ from jaxmbl._core.limits import available_memory_bytes
 from jaxmbl._hamiltonians import block_lanczos as bl
 from jaxmbl._hamiltonians.block_operator import block_operator
 from jaxmbl._hamiltonians.chebyshev import chebyshev_series, lanczos_bounds
+from jaxmbl._hamiltonians.interior_setup import (
+    Config,
+    check_devices,
+    check_int,
+    check_key,
+    check_precision,
+    make_config,
+    max_multiplicity,
+    memory_need,
+    real_values,
+)
 from jaxmbl._hamiltonians.polynomial import OperatorView, operator_view
 
 _LOBE = 1.0  # (K + 1/2) phi of the k-th level aimed at (p ~ 0.84)
@@ -111,15 +128,12 @@ class InteriorEigh(NamedTuple):
     info: dict
 
 
-class _Config(NamedTuple):
-    k: int
-    block: int
-    capacity: int
-    keep: int
-    n_cand: int
-    max_restarts: int
-    max_degree: int
-    has_target: bool
+def _sharded(cfg, basis):
+    """The basis with its rows split along D over ``cfg.mesh`` (a no-op without one)."""
+    if cfg.mesh is None:
+        return basis
+    spec = jax.sharding.NamedSharding(cfg.mesh, jax.sharding.PartitionSpec(None, "d"))
+    return basis._replace(Q=lax.with_sharding_constraint(basis.Q, spec))
 
 
 class _State(NamedTuple):
@@ -239,7 +253,7 @@ def _no_check(cfg, s: _State):
     }  # fmt: skip
 
 
-def _solve_one(params, key, pre, t, tol, *, view: OperatorView, cfg: _Config):
+def _solve_one(params, key, pre, t, tol, *, view: OperatorView, cfg: Config):
     """POLFED for one realization; ``pre`` from :func:`_prepare_one`, t the absolute target."""
     prep = view.prepare(params)
     mv = lambda Z: view.apply(prep, Z)  # noqa: E731
@@ -286,12 +300,12 @@ def _solve_one(params, key, pre, t, tol, *, view: OperatorView, cfg: _Config):
 
         s = lax.cond(redo, degree_restart, lambda s: s, s)
         s = lax.cond(full & can, thick, lambda s: s, s)
-        return s._replace(stop=s.done | (~can & (full | redo_wanted)))
+        return s._replace(stop=s.done | (~can & (full | redo_wanted)), basis=_sharded(cfg, s.basis))
 
     rdt = jnp.real(jnp.zeros((), view.dtype)).dtype
     zero_i = jnp.zeros((), jnp.int32)
     s0 = _State(
-        bl.start(bl.random_block(k_start, b, dim, view.dtype), cfg.capacity), lo, hi, K0, zero_i, jnp.asarray(_BOUND_BLOCK * min(_BOUND_STEPS, dim), jnp.int32), zero_i,
+        _sharded(cfg, bl.start(bl.random_block(k_start, b, dim, view.dtype), cfg.capacity)), lo, hi, K0, zero_i, jnp.asarray(_BOUND_BLOCK * min(_BOUND_STEPS, dim), jnp.int32), zero_i,
         jnp.zeros((), bool), jnp.zeros((), bool), jnp.zeros(cfg.k, rdt), jnp.zeros((cfg.capacity, cfg.k), view.dtype),
         jnp.full(cfg.k, jnp.inf, rdt), zero_i,
     )  # fmt: skip
@@ -307,7 +321,7 @@ def _solve_one(params, key, pre, t, tol, *, view: OperatorView, cfg: _Config):
     return s.E[order], X.T, s.R[order], info
 
 
-def _solve_whole(mv, pre, t, tol_abs, *, view: OperatorView, cfg: _Config):
+def _solve_whole(mv, pre, t, tol_abs, *, view: OperatorView, cfg: Config):
     """Dense eigh of the D x D matrix ``H I``, for k so close to D that the Krylov basis would span the space.
 
     Exact and no larger than the basis buffer; a filter would gain nothing (its lobe would have to
@@ -354,112 +368,6 @@ def _take(tree, axes, sl):
     return jax.tree_util.tree_map(lambda x, ax: x if ax is None else x[sl], tree, axes)
 
 
-# ---------------------------------------------------------------------------- validation
-def _check_int(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < low:
-        raise JaxmblError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
-def _check_key(key):
-    if not isinstance(key, jax.Array | np.ndarray):
-        raise TypeError(f"key must be a jax.random key (e.g. jax.random.key(0)), got {type(key).__name__}")
-    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return key if key.ndim == 0 else _bad_key(key)
-    if key.shape == (2,) and key.dtype == jnp.uint32:
-        return jr.wrap_key_data(key)
-    return _bad_key(key)
-
-
-def _bad_key(key):
-    raise TypeError(f"key must be one jax.random key (e.g. jax.random.key(0)), got an array of shape {key.shape}")
-
-
-def _real_values(value, name, batch, *, low=None, high=None):
-    """A real scalar or ``batch``-broadcastable array; range checked when concrete."""
-    if isinstance(value, bool) or not isinstance(
-        value, int | float | np.integer | np.floating | np.ndarray | jax.Array
-    ):
-        raise TypeError(f"{name} must be a real number (or an array over the realizations), got {value!r}")
-    arr = jnp.asarray(value)
-    if jnp.iscomplexobj(arr):
-        raise JaxmblError(f"{name} must be real, got {value!r}")
-    if not is_traced(arr):
-        a = np.asarray(arr, dtype=float)
-        if (
-            not np.all(np.isfinite(a))
-            or (low is not None and np.any(a < low))
-            or (high is not None and np.any(a > high))
-        ):
-            rng = f" in [{low}, {high}]" if low is not None else ""
-            raise JaxmblError(f"{name} must be finite{rng}, got {value!r}")
-    try:
-        return jnp.broadcast_to(arr.astype(float), batch)
-    except ValueError as err:
-        raise JaxmblError(f"{name} of shape {arr.shape} does not broadcast to the realizations {batch}") from err
-
-
-def _config(op, k, block_size, krylov_dim, max_restarts, max_degree, has_target):
-    dim = op.dim
-    b = min(block_size, dim)
-    full = -(-dim // b) * b
-    if krylov_dim is None:
-        capacity = -(-int(3 * k + 6 * b) // b) * b
-    else:
-        capacity = -(-_check_int(krylov_dim, "krylov_dim", 1) // b) * b
-    capacity = max(min(capacity, full), min(2 * b, full))
-    if capacity < min(k + 2 * b, full):
-        raise JaxmblError(
-            f"krylov_dim={krylov_dim} is too small for k={k}: use at least k + 2 * block_size = {k + 2 * b}"
-        )
-    keep = min(max(k + 2 * b, capacity // 2), capacity - b)
-    n_cand = min(capacity, -(-int(1.5 * k + 2 * b) // b) * b)
-    return _Config(k, b, capacity, max(keep, 1), n_cand, max_restarts, max_degree, has_target)
-
-
-def _memory_need(op, cfg) -> float:
-    """Bytes per realization: the basis buffer twice (thick restarts), ~20 blocks of work, the output."""
-    itemsize = jnp.dtype(op.dtype).itemsize
-    vectors = 2 * (cfg.capacity + cfg.block) + cfg.keep + 20 * cfg.block
-    shared = sum(x.nbytes for x, ax in zip(jax.tree_util.tree_leaves(op.params), _leaf_axes(op)) if ax is None)
-    per = sum(x.nbytes for x, ax in zip(jax.tree_util.tree_leaves(op.params), _leaf_axes(op)) if ax is not None)
-    per /= max(1, int(np.prod(op.batch)))
-    return vectors * op.dim * itemsize + cfg.k * op.dim * 16 + 8.0 * cfg.capacity**2 * itemsize + 3 * per, shared
-
-
-def _leaf_axes(op):
-    axes = op.axes
-    if not isinstance(axes, int | type(None)):
-        return jax.tree_util.tree_leaves(axes, is_leaf=lambda x: x is None)
-    return [axes] * len(jax.tree_util.tree_leaves(op.params))
-
-
-def _max_multiplicity(E, tol) -> int:
-    """Largest number of returned levels (per realization) within ``100 tol ||E||`` of each other."""
-    E = np.sort(np.asarray(E).reshape(-1, np.shape(E)[-1]), axis=-1)
-    if E.shape[-1] < 2:
-        return 1
-    close = np.diff(E, axis=-1) <= 100 * tol * np.maximum(np.max(np.abs(E), axis=-1, keepdims=True), 1e-300)
-    best = 1
-    for row in close:
-        run = 1
-        for c in row:
-            run = run + 1 if c else 1
-            best = max(best, run)
-    return best
-
-
-def _check_precision(tol, dtype):
-    eps = float(jnp.finfo(jnp.real(jnp.zeros((), dtype)).dtype).eps)
-    if tol < 50 * eps:
-        raise JaxmblError(
-            f"tol={tol:g} is below what {jnp.dtype(dtype).name} arithmetic can reach (about {50 * eps:.1g}): raise "
-            "tol, or enable float64 with jax.config.update('jax_enable_x64', True) before building H"
-        )
-
-
 # ---------------------------------------------------------------------------- public API
 def interior_eigh(
     H,
@@ -474,6 +382,7 @@ def interior_eigh(
     krylov_dim: int | None = None,
     max_restarts: int = 20,
     max_degree: int = 1_000_000,
+    devices=None,
 ) -> InteriorEigh:
     r"""The k eigenpairs of a Hermitian H nearest a target energy, matrix-free, by polynomial filtering.
 
@@ -510,6 +419,11 @@ def interior_eigh(
         krylov_dim: basis vectors held before a thick restart (default ``3 k + 6 b``).
         max_restarts: thick and degree restarts before giving up (a warning, ``converged = False``).
         max_degree: cap on the filter degree K.
+        devices: ``None`` (default device), or a list of >= 2 devices (e.g. ``jax.devices()``) over
+            which ONE large problem's Krylov basis (the memory that dominates) is split along D,
+            so each device holds ``1/len(devices)`` of it; XLA (GSPMD) inserts the communication:
+            the projections become all-reduces and each matvec gathers its input block. For one
+            realization only (batches are sharded by realization, e.g. by :func:`jaxmbl.run_sweep`).
 
     Returns:
         :class:`InteriorEigh` ``(energies, vectors, residuals, info)``: ``batch + (k,)`` energies
@@ -533,22 +447,28 @@ def interior_eigh(
         >>> bool(np.allclose(out.energies, np.sort(E[np.argsort(abs(E - t))[:3]]), atol=1e-10))
         True
     """
-    key = _check_key(key)
-    k = _check_int(k, "k", 1)
-    block_size = _check_int(block_size, "block_size", 1)
-    max_restarts = _check_int(max_restarts, "max_restarts", 0)
-    max_degree = _check_int(max_degree, "max_degree", 2)
+    key = check_key(key)
+    k = check_int(k, "k", 1)
+    block_size = check_int(block_size, "block_size", 1)
+    max_restarts = check_int(max_restarts, "max_restarts", 0)
+    max_degree = check_int(max_degree, "max_degree", 2)
     if isinstance(tol, bool) or not isinstance(tol, int | float | np.floating) or not 1e-15 <= float(tol) < 1:
         raise JaxmblError(f"tol must be a number in [1e-15, 1), got {tol!r}")
     op = block_operator(H, sector)
-    _check_precision(float(tol), op.dtype)
+    check_precision(float(tol), op.dtype)
     if k > op.dim:
         raise JaxmblError(f"k={k} exceeds the dimension D={op.dim} of H{'' if sector is None else ' in the sector'}")
     has_target = target is not None
-    value = _real_values(target if has_target else energy_density, "target" if has_target else "energy_density",
+    value = real_values(target if has_target else energy_density, "target" if has_target else "energy_density",
                          op.batch, low=None if has_target else 0.0, high=None if has_target else 1.0)  # fmt: skip
-    cfg = _config(op, k, block_size, krylov_dim, max_restarts, max_degree, has_target)
-    need, shared = _memory_need(op, cfg)
+    cfg = make_config(op, k, block_size, krylov_dim, max_restarts, max_degree, has_target)
+    n_dev = 1
+    if devices is not None:
+        devices = check_devices(devices, op)
+        n_dev = len(devices)
+        cfg = cfg._replace(mesh=jax.sharding.Mesh(np.asarray(devices), ("d",)))
+    need, shared = memory_need(op, cfg)
+    need /= n_dev
     have = available_memory_bytes()
     if need + shared > have:
         raise JaxmblError(
@@ -583,13 +503,13 @@ def interior_eigh(
     X = X.astype(jnp.result_type(X.dtype, jnp.complex64))
     if op.batch:
         E, X, R, info = jax.tree_util.tree_map(lambda y: y.reshape(op.batch + y.shape[1:]), (E, X, R, info))
-    if not traced and cfg.block < op.dim and _max_multiplicity(E, tol) >= cfg.block:
+    if not traced and cfg.block < op.dim and max_multiplicity(E, tol) >= cfg.block:
         # A level found block_size times may have a higher multiplicity, which a block of b random
         # vectors cannot resolve (its projection on the eigenspace has rank b): redo with a larger block.
         return interior_eigh(
             H, k, energy_density=energy_density, target=target, sector=sector, tol=tol, key=key,
             block_size=2 * cfg.block, krylov_dim=None if krylov_dim is None else max(krylov_dim, k + 4 * cfg.block),
-            max_restarts=max_restarts, max_degree=max_degree,
+            max_restarts=max_restarts, max_degree=max_degree, devices=devices,
         )  # fmt: skip
     if not traced and not bool(np.all(np.asarray(info["converged"]))):
         warnings.warn(

@@ -265,3 +265,43 @@ def test_full_space_n10_weak_disorder():
     H = random_field_heisenberg(jr.key(1), 10, W=0.5)
     out = interior_eigh(H, 20, energy_density=0.6, key=jr.key(4))
     check_against_dense(out, dense_of(H), float(out.info["target"]), 20)
+
+
+_SHARDED = """
+import os
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+import jax, numpy as np
+jax.config.update("jax_enable_x64", True)
+import jaxmbl as jm
+H = jm.random_field_heisenberg(jax.random.key(0), 8, 5.0)
+one = jm.interior_eigh(H, 8, sector=0, key=jax.random.key(1))
+two = jm.interior_eigh(H, 8, sector=0, key=jax.random.key(1), devices=jax.devices())
+E = np.linalg.eigvalsh(np.asarray(H.dense(sector=0)))
+t = float(two.info["target"])
+ref = np.sort(E[np.argsort(np.abs(E - t))[:8]])
+assert len(two.vectors.sharding.device_set) == 2, two.vectors.sharding
+print("MAXDIFF", np.max(np.abs(np.asarray(two.energies) - ref)), np.max(np.abs(np.asarray(one.energies) - ref)))
+"""
+
+
+def test_one_problem_split_over_two_devices():
+    # Two host CPU devices in a fresh process: the sharded basis gives the same eigenpairs.
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _SHARDED], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    diffs = [float(x) for x in out.stdout.split("MAXDIFF")[1].split()]
+    assert max(diffs) < 1e-10
+
+
+def test_devices_argument_is_checked(small):
+    with pytest.raises(JaxmblError, match="at least 2 jax devices"):
+        interior_eigh(small, 2, sector=0, key=jr.key(0), devices=jax.devices()[:1])
+    with pytest.raises(TypeError, match="devices must be a list"):
+        interior_eigh(small, 2, sector=0, key=jr.key(0), devices=3)
+    batched = jax.vmap(lambda k: random_field_heisenberg(k, 6, 1.0))(jr.split(jr.key(0), 2))
+    with pytest.raises(JaxmblError, match="realization axes"):
+        interior_eigh(batched, 2, sector=0, key=jr.key(0), devices=[jax.devices()[0]] * 2)
+    with pytest.raises(JaxmblError, match="distinct"):
+        interior_eigh(small, 2, sector=0, key=jr.key(0), devices=[jax.devices()[0]] * 2)
