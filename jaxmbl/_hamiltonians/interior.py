@@ -336,7 +336,7 @@ def _solve_whole(mv, pre, t, tol_abs, *, view: OperatorView, cfg: Config):
     X = X * (jnp.conj(top) / jnp.where(jnp.abs(top) > 0, jnp.abs(top), 1.0))
     zero = jnp.zeros((), jnp.int32)
     info = {
-        "degree": zero, "krylov_dim": jnp.asarray(view.dim, jnp.int32), "matvecs": jnp.asarray(2 * view.dim, jnp.int32),
+        "degree": zero, "krylov_dim": jnp.asarray(view.dim, jnp.int32), "matvecs": jnp.asarray(view.dim + cfg.k, jnp.int32),
         "restarts": zero, "converged": jnp.all(R <= tol_abs), "target": t, "K0": zero, "e_min": pre["e_min"],
         "e_max": pre["e_max"], "bounds": jnp.stack([pre["lo"], pre["hi"]]),
     }  # fmt: skip
@@ -461,7 +461,7 @@ def interior_eigh(
     has_target = target is not None
     value = real_values(target if has_target else energy_density, "target" if has_target else "energy_density",
                          op.batch, low=None if has_target else 0.0, high=None if has_target else 1.0)  # fmt: skip
-    cfg = make_config(op, k, block_size, krylov_dim, max_restarts, max_degree, has_target)
+    cfg = make_config(op.dim, k, block_size, krylov_dim, max_restarts, max_degree, has_target)
     n_dev = 1
     if devices is not None:
         devices = check_devices(devices, op)

@@ -78,8 +78,8 @@ def real_values(value, name, batch, *, low=None, high=None):
         raise JaxmblError(f"{name} of shape {arr.shape} does not broadcast to the realizations {batch}") from err
 
 
-def make_config(op, k, block_size, krylov_dim, max_restarts, max_degree, has_target):
-    dim = op.dim
+def make_config(dim, k, block_size, krylov_dim, max_restarts, max_degree, has_target):
+    """The static :class:`Config` of a problem of dimension ``dim`` (basis capacity, restart sizes)."""
     b = min(block_size, dim)
     full = -(-dim // b) * b
     if krylov_dim is None:
@@ -96,14 +96,27 @@ def make_config(op, k, block_size, krylov_dim, max_restarts, max_degree, has_tar
     return Config(k, b, capacity, max(keep, 1), n_cand, max_restarts, max_degree, has_target)
 
 
-def memory_need(op, cfg) -> float:
-    """Bytes per realization: the basis buffer twice (thick restarts), ~20 blocks of work, the output."""
-    itemsize = jnp.dtype(op.dtype).itemsize
+def solver_bytes(dim: int, cfg: Config, dtype) -> float:
+    """Working memory of one solve: the basis buffer twice (thick restarts), ~20 blocks, the output."""
+    itemsize = jnp.dtype(dtype).itemsize
     vectors = 2 * (cfg.capacity + cfg.block) + cfg.keep + 20 * cfg.block
+    return vectors * dim * itemsize + cfg.k * dim * 16 + 8.0 * cfg.capacity**2 * itemsize
+
+
+def interior_memory(dim: int, k: int, dtype, *, block_size: int = 4) -> float:
+    """Bytes one ``interior_eigh(H, k)`` of dimension ``dim`` needs with the default Krylov size.
+
+    For callers that size a run before building H (the sweep observables' memory estimates).
+    """
+    return solver_bytes(dim, make_config(dim, k, block_size, None, 0, 2, False), dtype)
+
+
+def memory_need(op, cfg) -> float:
+    """Bytes per realization (the solve and 3x the operator's own leaves) and bytes shared by all."""
     shared = sum(x.nbytes for x, ax in zip(jax.tree_util.tree_leaves(op.params), leaf_axes(op)) if ax is None)
     per = sum(x.nbytes for x, ax in zip(jax.tree_util.tree_leaves(op.params), leaf_axes(op)) if ax is not None)
     per /= max(1, int(np.prod(op.batch)))
-    return vectors * op.dim * itemsize + cfg.k * op.dim * 16 + 8.0 * cfg.capacity**2 * itemsize + 3 * per, shared
+    return solver_bytes(op.dim, cfg, op.dtype) + 3 * per, shared
 
 
 def leaf_axes(op):

@@ -66,6 +66,7 @@ from jaxmbl._core.limits import LBIT_PROFILE_MAX_SITES, PAULI_DENSE_MAX_DIM
 from jaxmbl._hamiltonians.ed import eigh, eigvalsh
 from jaxmbl._hamiltonians.evolve import evolve
 from jaxmbl._hamiltonians.interior import interior_eigh
+from jaxmbl._hamiltonians.interior_setup import interior_memory
 from jaxmbl._hamiltonians.pauli import sector_basis
 from jaxmbl._swingle.model import eigenstates, energies
 from jaxmbl._swingle.states import neel_index, neel_state, product_state
@@ -173,8 +174,7 @@ def _prepare_interior(point, solver, levels, energy_density, tol):
 
 
 def _interior_memory(point, k):
-    # interior_eigh holds about 2.5 krylov_dim + 20 b vectors (krylov_dim = 3k + 6b, b = 4) per realization.
-    return (2.5 * (3 * k + 24) + 80) * point.dim * np.dtype(complex_dtype(point.dtype)).itemsize
+    return interior_memory(point.dim, k, complex_dtype(point.dtype))
 
 
 def _interior(model, interior):
