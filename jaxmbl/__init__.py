@@ -87,6 +87,12 @@ from jaxmbl._hamiltonians.models import random_field_heisenberg as random_field_
 from jaxmbl._hamiltonians.models import random_local_perturbation as random_local_perturbation
 from jaxmbl._hamiltonians.pauli import PauliSum as PauliSum
 from jaxmbl._hamiltonians.pauli import sector_basis as sector_basis
+from jaxmbl._hamiltonians.pauli_algebra import commutator as commutator
+from jaxmbl._hamiltonians.pauli_algebra import diagonal_part as diagonal_part
+from jaxmbl._hamiltonians.pauli_algebra import frobenius_norm_sq as frobenius_norm_sq
+from jaxmbl._hamiltonians.pauli_algebra import offdiagonal_part as offdiagonal_part
+from jaxmbl._hamiltonians.pauli_algebra import pauli_product as pauli_product
+from jaxmbl._hamiltonians.pauli_algebra import string_product as string_product
 
 # -- perturbed model, stability, variational l-bits --
 from jaxmbl._hamiltonians.perturbed import LbitFrameOperator as LbitFrameOperator
@@ -119,8 +125,10 @@ from jaxmbl._stability.j_locality import pauli_weight_outside as pauli_weight_ou
 from jaxmbl._stability.susceptibility import agp_norm as agp_norm
 from jaxmbl._stability.susceptibility import fidelity_susceptibility as fidelity_susceptibility
 from jaxmbl._stability.susceptibility import typical_susceptibility as typical_susceptibility
+from jaxmbl._stability.variational import LbitFit as LbitFit
 from jaxmbl._stability.variational import brickwork_sites as brickwork_sites
 from jaxmbl._stability.variational import fit_lbits as fit_lbits
+from jaxmbl._stability.variational import gate_angles as gate_angles
 from jaxmbl._stability.variational import offdiagonal_cost as offdiagonal_cost
 from jaxmbl._stability.variational import pauli_gates as pauli_gates
 from jaxmbl._swingle.controls import clean_models as clean_models

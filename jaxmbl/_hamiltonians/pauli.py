@@ -30,7 +30,7 @@ from jaxmbl._core.deprecation import renamed_keywords
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.limits import PAULI_DENSE_MAX_DIM
 from jaxmbl._core.operators import apply_batched
-from jaxmbl._core.validation import check_n_sites
+from jaxmbl._hamiltonians import pauli_algebra
 from jaxmbl._hamiltonians.pauli_kernels import (
     _apply_core,
     _group_tables,
@@ -39,6 +39,7 @@ from jaxmbl._hamiltonians.pauli_kernels import (
     _structure_of,
     _weights,
 )
+from jaxmbl._hamiltonians.sectors import sector_basis as sector_basis
 
 _MAX_DENSE_DIM = PAULI_DENSE_MAX_DIM
 
@@ -63,49 +64,6 @@ def _dense_core(H, sector):
     local = jnp.broadcast_to(jnp.arange(dim), cols.shape)
     out = jnp.zeros((dim, dim), w.dtype).at[local, cols].add(vals, mode="drop")
     return jnp.where(ok, out, jnp.nan)
-
-
-# ---------------------------------------------------------------------------------- sectors
-@functools.lru_cache(maxsize=128)
-def _fixed_popcount(n_bits: int, k: int) -> np.ndarray:
-    """Sorted n_bits-bit integers with k set bits (top bit 0 first, so the concatenation stays sorted)."""
-    if k < 0 or k > n_bits:
-        return np.zeros(0, dtype=np.int64)
-    if n_bits == 0:
-        return np.zeros(1, dtype=np.int64)
-    return np.concatenate([_fixed_popcount(n_bits - 1, k), (1 << (n_bits - 1)) + _fixed_popcount(n_bits - 1, k - 1)])
-
-
-def sector_basis(n_sites: int, sector) -> np.ndarray:
-    """Sorted basis indices n whose total S^z = (#up - #down)/2 equals ``sector``.
-
-    Up is |0> (Z = +1), so n has N/2 - sector set bits. ``sector`` is in units of S^z: 0 is
-    half filling; odd N needs half-integers.
-
-    Args:
-        n_sites: N >= 1.
-        sector: total ``S^z`` (spin-1/2 units), in ``-N/2, -N/2 + 1, ..., N/2``.
-
-    Returns:
-        read-only int64 array of shape (binom(N, N/2 - sector),).
-
-    Raises:
-        ValueError: for a bad N or a sector that is not a number or impossible for N.
-
-    Example:
-        >>> sector_basis(3, 0.5).tolist()   # one down spin
-        [1, 2, 4]
-    """
-    n_sites = check_n_sites(n_sites)
-    try:
-        n_down = n_sites / 2 - float(sector)
-    except (TypeError, ValueError) as err:
-        raise JaxmblError(f"sector must be a number (total S^z), got {sector!r}") from err
-    if not n_down.is_integer() or not 0 <= n_down <= n_sites:
-        raise JaxmblError(f"sector={sector!r} is impossible for n_sites={n_sites}: S^z takes -N/2, -N/2 + 1, .., N/2")
-    basis = _fixed_popcount(n_sites, int(round(n_down)))
-    basis.setflags(write=False)
-    return basis
 
 
 def _concrete_numpy(H, what, *, single=False):
@@ -154,6 +112,18 @@ def _coefficient_array(values, dtype):
     want_complex = dtype is not None and jnp.issubdtype(jnp.dtype(dtype), jnp.complexfloating)
     cdt = complex_dtype(rdt) if want_complex or any(jnp.iscomplexobj(c) for c in values) else rdt
     return jnp.asarray(jnp.stack([jnp.asarray(c) for c in values]) if values else jnp.zeros(0), cdt)
+
+
+def _check_algebra_sites(n_sites) -> int:
+    """N for building a PauliSum: any N >= 1 (the Pauli algebra works at N = 64 and beyond).
+
+    Applying it to states (``mv``, ``dense``) keeps the state-size limits of those methods.
+    """
+    if isinstance(n_sites, bool) or not isinstance(n_sites, numbers.Integral):
+        raise TypeError(f"n_sites must be an integer N >= 1, got {n_sites!r}")
+    if n_sites < 1:
+        raise JaxmblError(f"n_sites must be an integer N >= 1, got {n_sites!r}")
+    return int(n_sites)
 
 
 def _is_scalar(a) -> bool:
@@ -233,7 +203,7 @@ class PauliSum:
             >>> PauliSum.from_terms(3, [("ZZ", [0, 2], 0.5), ("X", 1, 1.0)]).to_list()
             [('ZIZ', 0.5), ('IXI', 1.0)]
         """
-        n_sites, terms = check_n_sites(n_sites), list(terms)
+        n_sites, terms = _check_algebra_sites(n_sites), list(terms)
         labels, coefs = np.zeros((len(terms), n_sites), np.int8), []
         for row, term in zip(labels, terms):
             try:
@@ -277,7 +247,7 @@ class PauliSum:
         terms = list(terms)
         if n_sites is None and not terms:
             raise JaxmblError("from_list needs at least one term, or n_sites for an empty sum")
-        n_sites = check_n_sites(len(terms[0][0]) if n_sites is None else n_sites)
+        n_sites = _check_algebra_sites(len(terms[0][0]) if n_sites is None else n_sites)
         if bad := [label for label, _ in terms if not isinstance(label, str) or len(label) != n_sites]:
             raise JaxmblError(f"label {bad[0]!r} must be a string of length n_sites={n_sites}")
         return cls.from_terms(n_sites, [(label, range(n_sites), c) for label, c in terms], dtype=dtype)
@@ -546,6 +516,49 @@ class PauliSum:
         keep = vals != 0
         indptr = np.concatenate([[0], np.cumsum(keep.sum(1))])
         return scipy.sparse.csr_matrix((vals[keep], cols[keep], indptr), shape=(len(rows),) * 2)
+
+    # ------------------------------------------------------------ algebra (jaxmbl/_hamiltonians/pauli_algebra.py)
+    def __matmul__(self, other):
+        """Operator product ``self @ other`` (see :func:`jaxmbl._hamiltonians.pauli_algebra.product`)."""
+        return pauli_algebra.pauli_product(self, other) if isinstance(other, PauliSum) else NotImplemented
+
+    def commutator(self, other) -> PauliSum:
+        """``[self, other]``, from anticommuting pairs only (see ``pauli_algebra.commutator``).
+
+        Args:
+            other: :class:`PauliSum` on the same sites.
+
+        Returns:
+            The commutator as a complex :class:`PauliSum`.
+        """
+        return pauli_algebra.commutator(self, other)
+
+    def frobenius_norm(self, normalized: bool = True):
+        """Squared Frobenius norm: ``sum |c|^2`` (normalized) or ``2^N sum |c|^2`` (``Tr A^dag A``).
+
+        Args:
+            normalized: divide ``Tr(A^dag A)`` by 2^N (the default; the usable one at large N).
+
+        Returns:
+            A real scalar, traceable in the coefficients.
+        """
+        return pauli_algebra.frobenius_norm_sq(self, normalized=normalized)
+
+    def diagonal_part(self) -> PauliSum:
+        """The I/Z-only terms (diagonal in the computational basis).
+
+        Returns:
+            The diagonal :class:`PauliSum` (see ``pauli_algebra.diagonal_part``).
+        """
+        return pauli_algebra.diagonal_part(self)
+
+    def offdiagonal_part(self) -> PauliSum:
+        """The terms with at least one X or Y.
+
+        Returns:
+            The off-diagonal :class:`PauliSum` (see ``pauli_algebra.offdiagonal_part``).
+        """
+        return pauli_algebra.offdiagonal_part(self)
 
 
 def _from_labels(labels: np.ndarray, coef, n_sites: int) -> PauliSum:

@@ -70,6 +70,10 @@ class _Structure:
     def __init__(self, labels: np.ndarray):
         self.labels = labels
         self._key = (labels.shape, labels.tobytes())
+        if labels.shape[1] > 62:  # no int64 masks; such sums are used by the algebra only (no 2^N kernels)
+            self.x = self.z = None
+            self.phase, self.real_phase, self.groups = None, False, ()
+            return
         self.x, self.z, n_y = _masks(labels.astype(np.int64), labels.shape[1], np)
         self.phase = (-1j) ** n_y  # the row-form phase (-i)^{#Y}, see the module docstring
         self.real_phase = bool(np.all(n_y % 2 == 0))

@@ -12,15 +12,18 @@ which is 0 exactly when U diagonalizes H and, by Weyl's inequality, bounds the s
 
 Gates are ``exp(-i sum_{(a,b) != (0,0)} theta_ab sigma^a (x) sigma^b)``: 15 real numbers per gate
 (index ``k = 4a + b - 1``), the family that :func:`random_circuit` samples from, on the same
-brickwork layout (``depth`` passes over ``lattice.bond_layers``). Only the dense cost is
-implemented (N <= 12, one 2**N x 2**N product per step); a light-cone "local" cost for large N
-(each local term h of H conjugated as U^dag h U on its light cone, with only its off-diagonal
-Pauli weight summed, so that no 2**N vector is needed) is not.
+brickwork layout (``depth`` passes over ``lattice.bond_layers``). The fit takes any optax
+``GradientTransformation``, warm-starts from a previous :class:`LbitFit` or a circuit, runs as one
+jitted ``lax.scan`` over the steps, and returns an :class:`LbitFit` (which still unpacks as
+``(circuit, h0, info)``). Only the dense cost is implemented (N <= 12, one 2**N x 2**N product per
+step); a light-cone "local" cost for large N (each local term h of H conjugated as U^dag h U on its
+light cone, so that no 2**N vector is needed) is not yet.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +31,7 @@ import jax.random as jr
 import jax.scipy.linalg as jsl
 import numpy as np
 import optax
+import scipy.linalg
 from jax import lax
 
 from jaxmbl._core.conventions import complex_dtype, real_dtype
@@ -37,7 +41,8 @@ from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import DENSE_MAX_SITES
 from jaxmbl._core.validation import check_hermitian
-from jaxmbl._swingle.lbits import couplings_from_energies
+from jaxmbl._swingle.lbits import LbitHamiltonian, couplings_from_energies
+from jaxmbl._swingle.model import SwingleModel
 from jaxmbl._swingle.unitaries import Circuit, LocalUnitary, dense_matrix, pauli_pair_matrices
 
 
@@ -162,23 +167,118 @@ def offdiagonal_cost(U, H):
     return _cost_core(U, H)
 
 
-@functools.partial(jax.jit, static_argnames=("sites", "n_sites", "steps", "learning_rate"))
-def _fit_core(H, theta0, sites, n_sites, steps, learning_rate):
-    # Cosine decay of the Adam step: a large step to leave the identity, a small one to converge.
-    opt = optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3))
+class LbitFit(NamedTuple):
+    """Result of :func:`fit_lbits`; unpacks as ``(circuit, h0, info)`` like the old tuple.
 
+    Attributes:
+        circuit: the fitted :class:`Circuit` U.
+        h0: the :class:`LbitHamiltonian` with ``H ~ U (H0 + offset) U^dag``.
+        info: dict with ``"cost"`` (history, per step before the update), ``"final_cost"``
+            (after the last step), ``"residual_per_site"`` (``final_cost / N``), ``"offset"``,
+            ``"theta"`` (the fitted angles ``(n_gates, 15)``, see :func:`pauli_gates`) and
+            ``"lattice"``. Exactly three fields, so old callers' ``U, h0, info = fit`` works;
+            ``.model``, ``.theta``, ``.history`` and ``.lattice`` are properties.
+
+    Example:
+        >>> lat = Lattice((4,))
+        >>> H = dense_hamiltonian(sample_model(jax.random.key(0), lat, depth=1, strength=0.3))
+        >>> fit = fit_lbits(jax.random.key(1), H, lat, depth=1, steps=20)
+        >>> U, h0, info = fit
+        >>> fit.model.n_sites
+        4
+    """
+
+    circuit: Circuit
+    h0: LbitHamiltonian
+    info: dict
+
+    @property
+    def model(self) -> SwingleModel:
+        """The fitted :class:`SwingleModel` ``U H0 U^dag`` (without the constant ``offset``)."""
+        return SwingleModel(lattice=self.lattice, h0=self.h0, U=self.circuit)
+
+    @property
+    def theta(self):
+        """Fitted angles ``(n_gates, 15)`` (``info["theta"]``); seeds a warm start."""
+        return self.info["theta"]
+
+    @property
+    def lattice(self) -> Lattice:
+        """The :class:`Lattice` of the fit (``info["lattice"]``)."""
+        return self.info["lattice"]
+
+    @property
+    def history(self):
+        """Cost per step (``info["cost"]``)."""
+        return self.info["cost"]
+
+
+def gate_angles(gates) -> np.ndarray:
+    """The 15 Pauli coefficients ``theta`` with ``pauli_gates(theta) = g`` (up to phase), by a matrix log.
+
+    ``h = i log(g)`` (principal branch, eigenphases in ``(-pi, pi]``), made traceless, and
+    ``theta_k = Re tr(sigma^a (x) sigma^b h) / 4`` with ``4a + b = k + 1``. Exact for gates whose
+    generator has spectral radius below pi; otherwise another generator of the same gate.
+
+    Args:
+        gates: unitaries ``(..., 4, 4)``.
+
+    Returns:
+        numpy ``(..., 15)`` float angles.
+
+    Example:
+        >>> theta = 0.1 * np.arange(15)
+        >>> bool(np.allclose(gate_angles(pauli_gates(theta)), theta))
+        True
+    """
+    g = np.asarray(gates)
+    flat = g.reshape((-1, 4, 4))
+    paulis = np.asarray(pauli_pair_matrices(complex_dtype(real_dtype(None)))).reshape(16, 4, 4)
+    out = np.empty((flat.shape[0], 15))
+    for i, gi in enumerate(flat):
+        h = 1j * scipy.linalg.logm(gi)
+        h = 0.5 * (h + h.conj().T)
+        out[i] = np.real(np.einsum("kji,ij->k", paulis[1:], h)) / 4
+    return out.reshape(g.shape[:-2] + (15,))
+
+
+@functools.partial(jax.jit, static_argnames=("sites", "n_sites", "steps", "optimizer"))
+def _fit_core(H, theta0, sites, n_sites, steps, optimizer):
     def cost(theta):
         return _cost_core(Circuit(gates=pauli_gates(theta), sites=sites, n_sites=n_sites), H)
 
     def step(carry, _):
         theta, state = carry
         value, grad = jax.value_and_grad(cost)(theta)
-        updates, state = opt.update(grad, state, theta)
+        updates, state = optimizer.update(grad, state, theta, value=value, grad=grad, value_fn=cost)
         return (optax.apply_updates(theta, updates), state), value
 
-    (theta, _), history = lax.scan(step, (theta0, opt.init(theta0)), None, length=steps)
+    (theta, _), history = lax.scan(step, (theta0, optimizer.init(theta0)), None, length=steps)
     U = Circuit(gates=pauli_gates(theta), sites=sites, n_sites=n_sites)
-    return U, jnp.real(jnp.diag(_rotated(U, H))), cost(theta), history
+    return U, jnp.real(jnp.diag(_rotated(U, H))), cost(theta), history, theta
+
+
+@functools.cache
+def _default_optimizer(learning_rate, steps):
+    # Cosine decay of the Adam step: a large step to leave the identity, a small one to converge.
+    # Cached so that repeated fits with the same settings reuse one compilation.
+    return optax.with_extra_args_support(optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3)))
+
+
+def _init_theta(init, sites, dtype):
+    if isinstance(init, LbitFit):
+        theta, init_sites = np.asarray(init.theta), init.circuit.sites
+    else:
+        if isinstance(init, SwingleModel):
+            init = init.U
+        if not isinstance(init, Circuit):
+            raise JaxmblError(f"init must be an LbitFit, a SwingleModel with a Circuit, or a Circuit, got {type(init)}")
+        if init.batch_shape:
+            raise JaxmblError(f"init must be one realization, got batch shape {init.batch_shape}")
+        theta, init_sites = gate_angles(init.gates), tuple(tuple(int(x) for x in p) for p in init.sites)
+    if tuple(init_sites) != tuple(sites):
+        raise JaxmblError(f"init has gates on {init_sites}, but depth gives the brickwork {sites}; pass the same depth")
+    return jnp.asarray(theta, dtype=dtype)
 
 
 @key_moved_first
@@ -193,12 +293,15 @@ def fit_lbits(
     learning_rate: float = 0.02,
     init_scale: float = 1e-2,
     cutoff: float = 1e-12,
-):
-    """Fit a brickwork circuit ``U(theta)`` with ``U^dag H U`` diagonal (Adam), and recover H0.
+    optimizer=None,
+    init=None,
+) -> LbitFit:
+    """Fit a brickwork circuit ``U(theta)`` with ``U^dag H U`` diagonal (optax), and recover H0.
 
     Minimizes :func:`offdiagonal_cost` over the 15 Pauli coefficients of every gate with
-    ``optax.adam`` and a cosine-decayed learning rate, from ``theta ~ init_scale * N(0, 1)``
-    (near the identity: the l-bits start as the physical spins). Then ``E(n) = (U^dag H U)_nn``
+    ``optimizer`` (default ``optax.adam`` with a cosine-decayed learning rate), from
+    ``theta ~ init_scale * N(0, 1)`` (near the identity: the l-bits start as the physical spins)
+    or from ``init`` (warm start). The whole fit is one jitted ``lax.scan`` over ``steps``. Then ``E(n) = (U^dag H U)_nn``
     and the couplings are the Moebius transform of ``E(n) - E(0)`` (:func:`couplings_from_energies`).
     A pure function of ``key``.
 
@@ -213,16 +316,28 @@ def fit_lbits(
         init_scale: standard deviation of the initial theta.
         cutoff: couplings with ``|J| <= cutoff * max|E|`` are dropped (the fit leaves
             ~``sqrt(cost) ||H||`` of noise in every coupling). Deprecated alias: ``coupling_tol``.
+        optimizer: any ``optax.GradientTransformation`` (also those needing ``value``, ``grad``,
+            ``value_fn`` in ``update``, e.g. ``optax.lbfgs()``); default
+            ``optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3))``.
+            ``learning_rate`` is ignored when it is given.
+        init: warm start: a previous :class:`LbitFit` (its ``theta``), a :class:`SwingleModel`
+            whose U is a :class:`Circuit`, or a :class:`Circuit`; circuit gates are turned into
+            angles by a matrix log (:func:`gate_angles`). Its gates must sit on the brickwork of
+            ``depth``. ``key`` and ``init_scale`` are then unused.
 
     Returns:
-        ``(U, h0, history)``: the fitted :class:`Circuit`, the :class:`LbitHamiltonian` with
-        ``H ~ U (H0 + offset) U^dag``, and a dict with ``"cost"`` (per step, before the update),
-        ``"final_cost"`` (after the last step) and ``"offset"`` (E(0), the constant of H).
+        :class:`LbitFit` ``(circuit, h0, info)``, which unpacks as the old
+        ``U, h0, info = fit_lbits(...)``: the fitted :class:`Circuit`, the
+        :class:`LbitHamiltonian` with ``H ~ U (H0 + offset) U^dag``, and a dict with ``"cost"``
+        (per step, before the update), ``"final_cost"`` (after the last step),
+        ``"residual_per_site"`` (``final_cost / N``), ``"offset"`` (E(0), the constant of H),
+        ``"theta"`` and ``"lattice"``; ``.model`` is the fitted :class:`SwingleModel`.
 
     Raises:
         TypeError: if ``lattice`` is neither a :class:`Lattice` nor an int.
         JaxmblError: if H is not Hermitian or not ``(2**N, 2**N)`` for the lattice, N > 12, or
-            for a bad ``depth``, ``steps``, ``learning_rate`` or ``init_scale``.
+            for a bad ``depth``, ``steps``, ``learning_rate``, ``init_scale``, ``optimizer`` or
+            ``init``.
 
     Example:
         >>> lat = Lattice((4,))
@@ -242,8 +357,25 @@ def fit_lbits(
     for name, value in (("learning_rate", learning_rate), ("init_scale", init_scale)):
         if not np.isfinite(value) or value < 0 or (name == "learning_rate" and value == 0):
             raise JaxmblError(f"{name} must be finite and {'>' if name == 'learning_rate' else '>='} 0, got {value!r}")
-    theta0 = init_scale * jr.normal(key, (len(sites), 15), dtype=jnp.real(H).dtype)
-    U, E, final, history = _fit_core(H, theta0, sites, n_sites, int(steps), float(learning_rate))
+    rdt = jnp.real(H).dtype
+    if init is None:
+        theta0 = init_scale * jr.normal(key, (len(sites), 15), dtype=rdt)
+    else:
+        theta0 = _init_theta(init, sites, rdt)
+    if optimizer is None:
+        optimizer = _default_optimizer(float(learning_rate), int(steps))
+    elif not isinstance(optimizer, optax.GradientTransformation):
+        raise JaxmblError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer)}")
+    optimizer = optax.with_extra_args_support(optimizer)
+    U, E, final, history, theta = _fit_core(H, theta0, sites, n_sites, int(steps), optimizer)
     E = np.asarray(E)
     h0 = couplings_from_energies(E - E[0], cutoff=cutoff)
-    return U, h0, {"cost": history, "final_cost": float(final), "offset": float(E[0])}
+    info = {
+        "cost": history,
+        "final_cost": float(final),
+        "residual_per_site": float(final) / n_sites,
+        "offset": float(E[0]),
+        "theta": theta,
+        "lattice": lattice,
+    }
+    return LbitFit(circuit=U, h0=h0, info=info)

@@ -23,10 +23,12 @@ Blocks of up to 3 sites are applied as one fused elementwise expression (no tran
 larger blocks as a contraction (``einsum``, ``HIGHEST`` precision). The GPU sizes are chosen
 from bandwidth/arithmetic ratios and have not been measured on a GPU yet.
 
-Measured on 2 CPU cores (``benchmarks/bench_circuit.py``, N = 20, 19 gates, complex128): 43 ms
-fused against 102 ms gate by gate. The fused kernel runs at about 15 GFLOP/s, near what XLA's CPU
-code reaches for complex arithmetic (it emits no fused multiply-adds), so on CPU the floor is the
-76 complex multiply-adds per amplitude, not memory traffic.
+Measured on 2 CPU cores (``benchmarks/bench_circuit.py --repeat 5``, N = 20, 19 gates, complex128,
+load average 0.3): 21 ms fused (k = 3) against 62 ms gate by gate, i.e. 12.7 against 37 passes of
+``psi * c`` (1.7 ms in that run); k = 2: 13.9 passes, k = 4: 20 passes; fused equals unfused to
+5e-18. The fused kernel runs near what XLA's CPU code reaches for complex arithmetic (it emits no
+fused multiply-adds), so on CPU the floor is the complex multiply-adds per amplitude, not memory
+traffic; the issue-14 target of 10 passes is not reached on CPU (GEMM-based k = 4..6 blocks untried).
 """
 
 from __future__ import annotations

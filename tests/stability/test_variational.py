@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+import optax
 import pytest
 import reference as ref
 import scipy.linalg
@@ -152,3 +153,62 @@ def test_fit_bad_inputs():
         fit_lbits(jr.key(0), H, LAT6, depth=2, steps=10, learning_rate=-0.1)
     with pytest.raises(TypeError, match="lattice"):
         fit_lbits(jr.key(0), H, (6,), **kw)
+
+
+def test_fit_result_unpacks_and_carries_a_model():
+    fit = fitted(0)
+    U, h0, info = fit
+    assert isinstance(fit, jm.LbitFit) and fit.circuit is U and fit.h0 is h0 and fit.info is info
+    assert info["residual_per_site"] == pytest.approx(info["final_cost"] / 6)
+    _, H, E_true = target()
+    # The fitted model's spectrum (plus the offset) is the spectrum of H, to the fit's accuracy.
+    E_fit = np.sort(np.asarray(jm.energies(fit.model)) + info["offset"])
+    np.testing.assert_allclose(E_fit, np.sort(np.linalg.eigvalsh(H)), atol=1e-3 * np.abs(E_true).max())
+    np.testing.assert_array_equal(np.asarray(fit.history), np.asarray(info["cost"]))
+
+
+def test_gate_angles_invert_pauli_gates():
+    theta = 0.2 * np.random.default_rng(1).normal(size=(4, 15))
+    np.testing.assert_allclose(jm.gate_angles(pauli_gates(theta)), theta, atol=1e-10)
+
+
+def test_warm_start_continues_from_previous_fit():
+    _, H, _ = target()
+    first = fit_lbits(jr.key(5), H, LAT6, depth=DEPTH, steps=40)
+    again = fit_lbits(jr.key(6), H, LAT6, depth=DEPTH, steps=5, init=first)
+    assert float(again.info["cost"][0]) <= first.info["final_cost"] * (1 + 1e-9)
+    # From a circuit (gates -> angles by the matrix log): the same starting cost.
+    from_circuit = fit_lbits(jr.key(7), H, LAT6, depth=DEPTH, steps=5, init=first.circuit)
+    np.testing.assert_allclose(float(from_circuit.info["cost"][0]), first.info["final_cost"], rtol=1e-8)
+    # From the planted model: starts (and stays) at the exact solution.
+    model, _, _ = target()
+    planted = fit_lbits(jr.key(0), H, LAT6, depth=DEPTH, steps=3, init=model)
+    assert float(planted.info["cost"][0]) < 1e-20
+    with pytest.raises(ValueError, match="init"):
+        fit_lbits(jr.key(0), H, LAT6, depth=DEPTH + 1, steps=3, init=first)
+    with pytest.raises(ValueError, match="init"):
+        fit_lbits(jr.key(0), H, LAT6, depth=DEPTH, steps=3, init=np.zeros(3))
+
+
+def test_any_optax_optimizer():
+    _, H, _ = target()
+    sgd = fit_lbits(jr.key(0), H, LAT6, depth=DEPTH, steps=20, optimizer=optax.sgd(0.05))
+    assert sgd.info["final_cost"] < float(sgd.info["cost"][0])
+    lbfgs = fit_lbits(jr.key(0), H, LAT6, depth=DEPTH, steps=20, optimizer=optax.lbfgs())
+    assert lbfgs.info["final_cost"] < float(lbfgs.info["cost"][0])
+    with pytest.raises(ValueError, match="optimizer"):
+        fit_lbits(jr.key(0), H, LAT6, depth=DEPTH, steps=3, optimizer="adam")
+
+
+def test_whole_fit_jit_equals_eager():
+    from jaxmbl._stability.variational import _default_optimizer, _fit_core
+
+    _, H, _ = target()
+    sites = brickwork_sites(LAT6, 1)
+    theta0 = 1e-2 * jr.normal(jr.key(2), (len(sites), 15))
+    opt = _default_optimizer(0.02, 4)
+    jitted = _fit_core(jnp.asarray(H, complex), theta0, sites, 6, 4, opt)
+    with jax.disable_jit():
+        eager = _fit_core(jnp.asarray(H, complex), theta0, sites, 6, 4, opt)
+    np.testing.assert_allclose(np.asarray(jitted[3]), np.asarray(eager[3]), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(jitted[4]), np.asarray(eager[4]), atol=1e-12)
