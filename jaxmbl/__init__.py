@@ -81,6 +81,8 @@ from jaxmbl._hamiltonians.evolve import evolve as evolve
 from jaxmbl._hamiltonians.interior import InteriorEigh as InteriorEigh
 from jaxmbl._hamiltonians.interior import interior_eigh as interior_eigh
 from jaxmbl._hamiltonians.krylov import krylov_evolve as krylov_evolve
+from jaxmbl._hamiltonians.lbit_pauli import lbit_to_pauli as lbit_to_pauli
+from jaxmbl._hamiltonians.lbit_pauli import pauli_to_lbit as pauli_to_lbit
 
 # -- operators (exports) --
 from jaxmbl._hamiltonians.models import random_field_heisenberg as random_field_heisenberg
@@ -108,6 +110,12 @@ from jaxmbl._stability.adiabatic import quasi_adiabatic_generator as quasi_adiab
 from jaxmbl._stability.adiabatic import stability_sensitivity as stability_sensitivity
 
 # -- J(s) applied to states, its quasi-locality, and the effective gap (paper section IV.B-D) --
+from jaxmbl._stability.agp import AGPResult as AGPResult
+from jaxmbl._stability.agp import variational_agp as variational_agp
+from jaxmbl._stability.dangerous import DangerousResult as DangerousResult
+from jaxmbl._stability.dangerous import most_dangerous_perturbation as most_dangerous_perturbation
+from jaxmbl._stability.dangerous_measures import local_pauli_basis as local_pauli_basis
+from jaxmbl._stability.dangerous_measures import perturbation_measure as perturbation_measure
 from jaxmbl._stability.effective_gap import generator_deviation as generator_deviation
 from jaxmbl._stability.effective_gap import near_resonant_fraction as near_resonant_fraction
 
@@ -122,12 +130,12 @@ from jaxmbl._stability.j_locality import commutator_weights as commutator_weight
 from jaxmbl._stability.j_locality import generator_locality as generator_locality
 from jaxmbl._stability.j_locality import pauli_site_weights as pauli_site_weights
 from jaxmbl._stability.j_locality import pauli_weight_outside as pauli_weight_outside
+from jaxmbl._stability.lbit_fit import LbitFit as LbitFit
+from jaxmbl._stability.lbit_fit import fit_lbits as fit_lbits
 from jaxmbl._stability.susceptibility import agp_norm as agp_norm
 from jaxmbl._stability.susceptibility import fidelity_susceptibility as fidelity_susceptibility
 from jaxmbl._stability.susceptibility import typical_susceptibility as typical_susceptibility
-from jaxmbl._stability.variational import LbitFit as LbitFit
 from jaxmbl._stability.variational import brickwork_sites as brickwork_sites
-from jaxmbl._stability.variational import fit_lbits as fit_lbits
 from jaxmbl._stability.variational import gate_angles as gate_angles
 from jaxmbl._stability.variational import offdiagonal_cost as offdiagonal_cost
 from jaxmbl._stability.variational import pauli_gates as pauli_gates

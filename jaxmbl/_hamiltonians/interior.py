@@ -434,8 +434,8 @@ def interior_eigh(
     Raises:
         TypeError: H, k, key or the options of the wrong type.
         JaxmblError: non-Hermitian H, a sector H does not conserve, k outside ``1..D``,
-        ``energy_density`` outside [0, 1], ``target`` outside the spectrum, a Krylov basis that
-        does not fit in memory (refused before allocating, with the estimate).
+            ``energy_density`` outside [0, 1], ``target`` outside the spectrum, a Krylov basis
+            that does not fit in memory (refused before allocating, with the estimate).
 
     Inside ``jax.jit`` the value checks (Hermiticity, conservation, target range) are skipped.
 

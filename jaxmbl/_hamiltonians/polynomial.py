@@ -263,7 +263,7 @@ def chebyshev_apply(H, f, v, *, sector=None, bounds=None, degree=None, tol: floa
     Raises:
         TypeError: f not callable; H, bounds or degree of the wrong type.
         JaxmblError: non-Hermitian H, a sector H does not conserve, bad shapes or tol, f not
-        finite or needing more than ``max_degree``, no ``degree`` under ``jit``.
+            finite or needing more than ``max_degree``, no ``degree`` under ``jit``.
 
     Example:
         >>> H = PauliSum.from_list([("XX", 0.5), ("ZI", 0.3)])

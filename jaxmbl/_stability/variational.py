@@ -1,4 +1,4 @@
-"""Variational l-bits: fit a brickwork circuit U(theta) that diagonalizes H, then read off H0.
+"""Variational l-bits, the parametrization and the cost: gates ``U(theta)`` and the off-diagonal weight.
 
 If ``U(theta)^dag H U(theta)`` is diagonal in the Z basis, its diagonal is ``E(n)`` and the
 columns ``U|n>`` are eigenstates; the Moebius transform of ``E(n) - E(0)`` gives every coupling
@@ -12,38 +12,33 @@ which is 0 exactly when U diagonalizes H and, by Weyl's inequality, bounds the s
 
 Gates are ``exp(-i sum_{(a,b) != (0,0)} theta_ab sigma^a (x) sigma^b)``: 15 real numbers per gate
 (index ``k = 4a + b - 1``), the family that :func:`random_circuit` samples from, on the same
-brickwork layout (``depth`` passes over ``lattice.bond_layers``). The fit takes any optax
-``GradientTransformation``, warm-starts from a previous :class:`LbitFit` or a circuit, runs as one
-jitted ``lax.scan`` over the steps, and returns an :class:`LbitFit` (which still unpacks as
-``(circuit, h0, info)``). Only the dense cost is implemented (N <= 12, one 2**N x 2**N product per
-step); a light-cone "local" cost for large N (each local term h of H conjugated as U^dag h U on its
-light cone, so that no 2**N vector is needed) is not yet.
+brickwork layout (``depth`` passes over ``lattice.bond_layers``). The cost has two routes with the
+same value: ``"dense"`` (one ``2**N x 2**N`` product, N <= 12) and ``"local"`` (H a
+:class:`PauliSum`: each group of local terms conjugated through its light cone, no ``2**N`` object,
+any N; see ``cone_cost.py``). The fit itself is in ``lbit_fit.py``.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 import jax.scipy.linalg as jsl
 import numpy as np
-import optax
 import scipy.linalg
-from jax import lax
 
 from jaxmbl._core.conventions import complex_dtype, real_dtype
-from jaxmbl._core.deprecation import key_moved_first, renamed_keywords
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import DENSE_MAX_SITES
 from jaxmbl._core.validation import check_hermitian
-from jaxmbl._swingle.lbits import LbitHamiltonian, couplings_from_energies
-from jaxmbl._swingle.model import SwingleModel
+from jaxmbl._hamiltonians.pauli import PauliSum
+from jaxmbl._stability.cone_cost import ConePlan, cone_cost, cone_plan, pauli_norm_sq
 from jaxmbl._swingle.unitaries import Circuit, LocalUnitary, dense_matrix, pauli_pair_matrices
+
+COST_METHODS = ("auto", "dense", "local")
 
 
 def brickwork_sites(lattice: Lattice | int, depth: int) -> tuple:
@@ -132,85 +127,100 @@ def _check_H(H, n_sites=None):
     return H.astype(jnp.promote_types(H.dtype, complex_dtype(real_dtype(None))))
 
 
-def offdiagonal_cost(U, H):
+@functools.lru_cache(maxsize=64)
+def _cached_plan(sites: tuple, n_sites: int, labels_bytes: bytes, shape: tuple) -> ConePlan:
+    # Cached so that repeated costs/fits of one structure reuse one plan, hence one compilation.
+    return cone_plan(sites, n_sites, np.frombuffer(labels_bytes, np.int8).reshape(shape))
+
+
+def local_plan(sites, H: PauliSum) -> ConePlan:
+    """The light-cone plan of a gate layout and a single-realization :class:`PauliSum` (cached)."""
+    labels = np.ascontiguousarray(np.asarray(H.paulis), dtype=np.int8)
+    sites = tuple((int(a), int(b)) for a, b in sites)
+    return _cached_plan(sites, H.n_sites, labels.tobytes(), labels.shape)
+
+
+def check_pauli_hamiltonian(H, n_sites=None) -> PauliSum:
+    """Eager checks of a Pauli-sum H for the local cost: one realization, Hermitian, nonzero, N."""
+    if H.paulis.ndim != 2:
+        raise JaxmblError(f"H must be one realization, got batch shape {H.paulis.shape[:-2]}")
+    if n_sites is not None and H.n_sites != n_sites:
+        raise JaxmblError(f"H acts on {H.n_sites} sites but the circuit/lattice has {n_sites}")
+    if not H.is_hermitian():
+        raise JaxmblError("H must be Hermitian: its combined Pauli coefficients must be real")
+    if not np.any(np.asarray(H.coef)):
+        raise JaxmblError("H is zero: the relative cost is undefined")
+    return H
+
+
+def resolve_method(method: str, H, n_sites: int) -> str:
+    """``"auto"`` is ``"local"`` for a :class:`PauliSum`, ``"dense"`` otherwise; checks the choice."""
+    if method not in COST_METHODS:
+        raise JaxmblError(f"method must be one of {COST_METHODS}, got {method!r}")
+    if method == "auto":
+        method = "local" if isinstance(H, PauliSum) else "dense"
+    if method == "local" and not isinstance(H, PauliSum):
+        raise JaxmblError("method='local' needs H as a PauliSum (local terms); pass jm.PauliSum or method='dense'")
+    if method == "dense" and n_sites > DENSE_MAX_SITES:
+        raise JaxmblError(
+            f"the dense cost needs N <= {DENSE_MAX_SITES}, got n_sites={n_sites}: pass H as a PauliSum and "
+            "method='local' (or 'auto')"
+        )
+    return method
+
+
+def offdiagonal_cost(U, H, *, method: str = "auto"):
     """Relative off-diagonal weight ``||offdiag(U^dag H U)||_F^2 / ||H||_F^2`` (0 iff U diagonalizes H).
 
+    Two routes with the same value: ``"dense"`` forms ``U^dag H U`` (N <= 12); ``"local"`` (H a
+    :class:`PauliSum`, U a :class:`Circuit`) conjugates each group of H's terms through its backward
+    light cone and sums the Z-string coefficients of ``diag(U^dag H U)`` over all cones before
+    squaring, ``C = 1 - sum_P d_P^2 / ||H||^2``: no ``2**N`` object, any N (cone windows up to
+    ``MAX_CONE_SITES`` sites).
+
     Args:
-        U: a :class:`Circuit` / :class:`GeneratorUnitary` (one realization, N <= 12) or a dense
-            unitary ``(2**N, 2**N)``.
-        H: dense Hermitian ``(2**N, 2**N)`` (or an operator with ``.dense()``).
+        U: a :class:`Circuit` / :class:`GeneratorUnitary` (one realization) or a dense unitary
+            ``(2**N, 2**N)``; the local route needs a :class:`Circuit`.
+        H: dense Hermitian ``(2**N, 2**N)``, an operator with ``.dense()``, or a :class:`PauliSum`.
+        method: ``"auto"`` (local for a PauliSum with a Circuit, else dense), ``"dense"`` or ``"local"``.
 
     Returns:
         scalar cost in ``[0, 1]``.
 
     Raises:
-        ValueError: for a batched U, N > 12, a non-square, non-Hermitian, zero or mis-sized H.
+        ValueError: for a batched U, a non-square, non-Hermitian, zero or mis-sized H, N > 12 on the
+            dense route, a local route without a Circuit and a PauliSum, or a light cone too wide.
 
     Example:
         >>> model = sample_model(jax.random.key(0), Lattice((4,)))
         >>> float(offdiagonal_cost(model.U, dense_hamiltonian(model))) < 1e-20
+        True
+        >>> H = random_field_heisenberg(jax.random.key(1), 4, W=2.0)
+        >>> c = [float(offdiagonal_cost(model.U, H, method=m)) for m in ("dense", "local")]
+        >>> bool(abs(c[0] - c[1]) < 1e-13)
         True
     """
     n_sites = U.n_sites if isinstance(U, LocalUnitary) else None
     if isinstance(U, LocalUnitary):
         if U.batch_shape:
             raise JaxmblError(f"U must be one realization, got batch shape {U.batch_shape}")
-        if U.n_sites > DENSE_MAX_SITES:
-            raise JaxmblError(f"offdiagonal_cost is dense: N <= {DENSE_MAX_SITES}, got n_sites={U.n_sites}")
     else:
         U = jnp.asarray(U)
         if U.ndim != 2 or U.shape[0] != U.shape[1]:
             raise JaxmblError(f"U must be a LocalUnitary or a square matrix, got shape {U.shape}")
+    if method == "auto" and not isinstance(U, Circuit):
+        method = "dense"
+    method = resolve_method(method, H, n_sites if n_sites is not None else int(np.log2(U.shape[0])))
+    if method == "local":
+        if not isinstance(U, Circuit):
+            raise JaxmblError(f"method='local' needs U as a jm.Circuit, got {type(U).__name__}")
+        H = check_pauli_hamiltonian(H, U.n_sites)
+        plan = local_plan(U.sites, H)
+        return cone_cost(plan, U.gates, jnp.real(H.coef), pauli_norm_sq(H))
     H = _check_H(H, n_sites)
     if not isinstance(U, LocalUnitary) and U.shape != H.shape:
         raise JaxmblError(f"U {U.shape} and H {H.shape} must have the same shape")
     return _cost_core(U, H)
-
-
-class LbitFit(NamedTuple):
-    """Result of :func:`fit_lbits`; unpacks as ``(circuit, h0, info)`` like the old tuple.
-
-    Attributes:
-        circuit: the fitted :class:`Circuit` U.
-        h0: the :class:`LbitHamiltonian` with ``H ~ U (H0 + offset) U^dag``.
-        info: dict with ``"cost"`` (history, per step before the update), ``"final_cost"``
-            (after the last step), ``"residual_per_site"`` (``final_cost / N``), ``"offset"``,
-            ``"theta"`` (the fitted angles ``(n_gates, 15)``, see :func:`pauli_gates`) and
-            ``"lattice"``. Exactly three fields, so old callers' ``U, h0, info = fit`` works;
-            ``.model``, ``.theta``, ``.history`` and ``.lattice`` are properties.
-
-    Example:
-        >>> lat = Lattice((4,))
-        >>> H = dense_hamiltonian(sample_model(jax.random.key(0), lat, depth=1, strength=0.3))
-        >>> fit = fit_lbits(jax.random.key(1), H, lat, depth=1, steps=20)
-        >>> U, h0, info = fit
-        >>> fit.model.n_sites
-        4
-    """
-
-    circuit: Circuit
-    h0: LbitHamiltonian
-    info: dict
-
-    @property
-    def model(self) -> SwingleModel:
-        """The fitted :class:`SwingleModel` ``U H0 U^dag`` (without the constant ``offset``)."""
-        return SwingleModel(lattice=self.lattice, h0=self.h0, U=self.circuit)
-
-    @property
-    def theta(self):
-        """Fitted angles ``(n_gates, 15)`` (``info["theta"]``); seeds a warm start."""
-        return self.info["theta"]
-
-    @property
-    def lattice(self) -> Lattice:
-        """The :class:`Lattice` of the fit (``info["lattice"]``)."""
-        return self.info["lattice"]
-
-    @property
-    def history(self):
-        """Cost per step (``info["cost"]``)."""
-        return self.info["cost"]
 
 
 def gate_angles(gates) -> np.ndarray:
@@ -227,7 +237,7 @@ def gate_angles(gates) -> np.ndarray:
         numpy ``(..., 15)`` float angles.
 
     Example:
-        >>> theta = 0.1 * np.arange(15)
+        >>> theta = 0.02 * np.arange(15)  # generator spectral radius <= sum|theta| = 2.1 < pi
         >>> bool(np.allclose(gate_angles(pauli_gates(theta)), theta))
         True
     """
@@ -240,142 +250,3 @@ def gate_angles(gates) -> np.ndarray:
         h = 0.5 * (h + h.conj().T)
         out[i] = np.real(np.einsum("kji,ij->k", paulis[1:], h)) / 4
     return out.reshape(g.shape[:-2] + (15,))
-
-
-@functools.partial(jax.jit, static_argnames=("sites", "n_sites", "steps", "optimizer"))
-def _fit_core(H, theta0, sites, n_sites, steps, optimizer):
-    def cost(theta):
-        return _cost_core(Circuit(gates=pauli_gates(theta), sites=sites, n_sites=n_sites), H)
-
-    def step(carry, _):
-        theta, state = carry
-        value, grad = jax.value_and_grad(cost)(theta)
-        updates, state = optimizer.update(grad, state, theta, value=value, grad=grad, value_fn=cost)
-        return (optax.apply_updates(theta, updates), state), value
-
-    (theta, _), history = lax.scan(step, (theta0, optimizer.init(theta0)), None, length=steps)
-    U = Circuit(gates=pauli_gates(theta), sites=sites, n_sites=n_sites)
-    return U, jnp.real(jnp.diag(_rotated(U, H))), cost(theta), history, theta
-
-
-@functools.cache
-def _default_optimizer(learning_rate, steps):
-    # Cosine decay of the Adam step: a large step to leave the identity, a small one to converge.
-    # Cached so that repeated fits with the same settings reuse one compilation.
-    return optax.with_extra_args_support(optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3)))
-
-
-def _init_theta(init, sites, dtype):
-    if isinstance(init, LbitFit):
-        theta, init_sites = np.asarray(init.theta), init.circuit.sites
-    else:
-        if isinstance(init, SwingleModel):
-            init = init.U
-        if not isinstance(init, Circuit):
-            raise JaxmblError(f"init must be an LbitFit, a SwingleModel with a Circuit, or a Circuit, got {type(init)}")
-        if init.batch_shape:
-            raise JaxmblError(f"init must be one realization, got batch shape {init.batch_shape}")
-        theta, init_sites = gate_angles(init.gates), tuple(tuple(int(x) for x in p) for p in init.sites)
-    if tuple(init_sites) != tuple(sites):
-        raise JaxmblError(f"init has gates on {init_sites}, but depth gives the brickwork {sites}; pass the same depth")
-    return jnp.asarray(theta, dtype=dtype)
-
-
-@key_moved_first
-@renamed_keywords(coupling_tol="cutoff")
-def fit_lbits(
-    key,
-    H,
-    lattice: Lattice | int,
-    *,
-    depth: int,
-    steps: int = 2000,
-    learning_rate: float = 0.02,
-    init_scale: float = 1e-2,
-    cutoff: float = 1e-12,
-    optimizer=None,
-    init=None,
-) -> LbitFit:
-    """Fit a brickwork circuit ``U(theta)`` with ``U^dag H U`` diagonal (optax), and recover H0.
-
-    Minimizes :func:`offdiagonal_cost` over the 15 Pauli coefficients of every gate with
-    ``optimizer`` (default ``optax.adam`` with a cosine-decayed learning rate), from
-    ``theta ~ init_scale * N(0, 1)`` (near the identity: the l-bits start as the physical spins)
-    or from ``init`` (warm start). The whole fit is one jitted ``lax.scan`` over ``steps``. Then ``E(n) = (U^dag H U)_nn``
-    and the couplings are the Moebius transform of ``E(n) - E(0)`` (:func:`couplings_from_energies`).
-    A pure function of ``key``.
-
-    Args:
-        key: ``jax.random`` key for the initial theta. The old call ``fit_lbits(H, lattice, ...,
-            key=key)`` still works, with a ``DeprecationWarning``.
-        H: dense Hermitian ``(2**N, 2**N)`` (or an operator with ``.dense()``), N <= 12.
-        lattice: the :class:`Lattice` whose bond layers place the gates, or an int chain length.
-        depth: number of bond layers (as in :func:`random_circuit`).
-        steps: Adam iterations.
-        learning_rate: peak Adam step size.
-        init_scale: standard deviation of the initial theta.
-        cutoff: couplings with ``|J| <= cutoff * max|E|`` are dropped (the fit leaves
-            ~``sqrt(cost) ||H||`` of noise in every coupling). Deprecated alias: ``coupling_tol``.
-        optimizer: any ``optax.GradientTransformation`` (also those needing ``value``, ``grad``,
-            ``value_fn`` in ``update``, e.g. ``optax.lbfgs()``); default
-            ``optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3))``.
-            ``learning_rate`` is ignored when it is given.
-        init: warm start: a previous :class:`LbitFit` (its ``theta``), a :class:`SwingleModel`
-            whose U is a :class:`Circuit`, or a :class:`Circuit`; circuit gates are turned into
-            angles by a matrix log (:func:`gate_angles`). Its gates must sit on the brickwork of
-            ``depth``. ``key`` and ``init_scale`` are then unused.
-
-    Returns:
-        :class:`LbitFit` ``(circuit, h0, info)``, which unpacks as the old
-        ``U, h0, info = fit_lbits(...)``: the fitted :class:`Circuit`, the
-        :class:`LbitHamiltonian` with ``H ~ U (H0 + offset) U^dag``, and a dict with ``"cost"``
-        (per step, before the update), ``"final_cost"`` (after the last step),
-        ``"residual_per_site"`` (``final_cost / N``), ``"offset"`` (E(0), the constant of H),
-        ``"theta"`` and ``"lattice"``; ``.model`` is the fitted :class:`SwingleModel`.
-
-    Raises:
-        TypeError: if ``lattice`` is neither a :class:`Lattice` nor an int.
-        JaxmblError: if H is not Hermitian or not ``(2**N, 2**N)`` for the lattice, N > 12, or
-            for a bad ``depth``, ``steps``, ``learning_rate``, ``init_scale``, ``optimizer`` or
-            ``init``.
-
-    Example:
-        >>> lat = Lattice((4,))
-        >>> model = sample_model(jax.random.key(0), lat, depth=2, strength=0.3)
-        >>> U, h0, hist = fit_lbits(jax.random.key(1), dense_hamiltonian(model), lat, depth=2, steps=300)
-        >>> bool(hist["final_cost"] < 1e-3)
-        True
-    """
-    lattice = as_lattice(lattice)
-    sites = brickwork_sites(lattice, depth)
-    n_sites = lattice.n_sites
-    if n_sites > DENSE_MAX_SITES:
-        raise JaxmblError(f"fit_lbits uses the dense cost: N <= {DENSE_MAX_SITES}, got n_sites={n_sites}")
-    H = _check_H(H, n_sites)
-    if int(steps) != steps or steps < 1:
-        raise JaxmblError(f"steps must be an integer >= 1, got {steps!r}")
-    for name, value in (("learning_rate", learning_rate), ("init_scale", init_scale)):
-        if not np.isfinite(value) or value < 0 or (name == "learning_rate" and value == 0):
-            raise JaxmblError(f"{name} must be finite and {'>' if name == 'learning_rate' else '>='} 0, got {value!r}")
-    rdt = jnp.real(H).dtype
-    if init is None:
-        theta0 = init_scale * jr.normal(key, (len(sites), 15), dtype=rdt)
-    else:
-        theta0 = _init_theta(init, sites, rdt)
-    if optimizer is None:
-        optimizer = _default_optimizer(float(learning_rate), int(steps))
-    elif not isinstance(optimizer, optax.GradientTransformation):
-        raise JaxmblError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer)}")
-    optimizer = optax.with_extra_args_support(optimizer)
-    U, E, final, history, theta = _fit_core(H, theta0, sites, n_sites, int(steps), optimizer)
-    E = np.asarray(E)
-    h0 = couplings_from_energies(E - E[0], cutoff=cutoff)
-    info = {
-        "cost": history,
-        "final_cost": float(final),
-        "residual_per_site": float(final) / n_sites,
-        "offset": float(E[0]),
-        "theta": theta,
-        "lattice": lattice,
-    }
-    return LbitFit(circuit=U, h0=h0, info=info)

@@ -12,7 +12,8 @@ import reference as ref
 import scipy.linalg
 
 import jaxmbl as jm
-from jaxmbl._stability.variational import brickwork_sites, fit_lbits, offdiagonal_cost, pauli_gates
+from jaxmbl._stability.lbit_fit import fit_lbits
+from jaxmbl._stability.variational import brickwork_sites, offdiagonal_cost, pauli_gates
 
 LAT6 = jm.Lattice((6,))
 DEPTH = 2
@@ -201,14 +202,15 @@ def test_any_optax_optimizer():
 
 
 def test_whole_fit_jit_equals_eager():
-    from jaxmbl._stability.variational import _default_optimizer, _fit_core
+    from jaxmbl._stability.lbit_fit import _default_optimizer, _DenseCost, _fit_core
 
     _, H, _ = target()
     sites = brickwork_sites(LAT6, 1)
     theta0 = 1e-2 * jr.normal(jr.key(2), (len(sites), 15))
     opt = _default_optimizer(0.02, 4)
-    jitted = _fit_core(jnp.asarray(H, complex), theta0, sites, 6, 4, opt)
+    cost = _DenseCost(sites, 6)
+    jitted = _fit_core(cost, jnp.asarray(H, complex), theta0, 4, opt)
     with jax.disable_jit():
-        eager = _fit_core(jnp.asarray(H, complex), theta0, sites, 6, 4, opt)
-    np.testing.assert_allclose(np.asarray(jitted[3]), np.asarray(eager[3]), rtol=1e-10)
-    np.testing.assert_allclose(np.asarray(jitted[4]), np.asarray(eager[4]), atol=1e-12)
+        eager = _fit_core(cost, jnp.asarray(H, complex), theta0, 4, opt)
+    np.testing.assert_allclose(np.asarray(jitted[1]), np.asarray(eager[1]), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(jitted[0]), np.asarray(eager[0]), atol=1e-12)
