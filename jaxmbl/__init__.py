@@ -130,6 +130,9 @@ from jaxmbl._stability.j_locality import commutator_weights as commutator_weight
 from jaxmbl._stability.j_locality import generator_locality as generator_locality
 from jaxmbl._stability.j_locality import pauli_site_weights as pauli_site_weights
 from jaxmbl._stability.j_locality import pauli_weight_outside as pauli_weight_outside
+from jaxmbl._stability.lbit_diagnostics import CouplingDecay as CouplingDecay
+from jaxmbl._stability.lbit_diagnostics import coupling_decay as coupling_decay
+from jaxmbl._stability.lbit_diagnostics import spectrum_fraction as spectrum_fraction
 from jaxmbl._stability.lbit_fit import LbitFit as LbitFit
 from jaxmbl._stability.lbit_fit import fit_lbits as fit_lbits
 from jaxmbl._stability.susceptibility import agp_norm as agp_norm

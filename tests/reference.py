@@ -221,3 +221,19 @@ def random_state(rng, n_sites: int, batch=()) -> np.ndarray:
 def subsets_up_to(n_sites: int, max_order: int):
     for k in range(1, max_order + 1):
         yield from itertools.combinations(range(n_sites), k)
+
+
+def pauli_decompose(H, n_sites, rel_cutoff=0.0):
+    """``(labels (M, N) int8, coef (M,))`` of the strings with |c_P| > rel_cutoff max|c|.
+
+    c_P = tr(P H) / 2^N of a dense matrix (numpy), site by site: with M = [[A, B], [C, D]] in site 0,
+    M = I (A+D)/2 + X (B+C)/2 + Y i(B-C)/2 + Z (A-D)/2."""
+    T = np.asarray(H, complex)[None]
+    for _ in range(n_sites):
+        h = T.shape[-1] // 2
+        A, B, C, D = T[:, :h, :h], T[:, :h, h:], T[:, h:, :h], T[:, h:, h:]
+        T = np.stack([(A + D) / 2, (B + C) / 2, 1j * (B - C) / 2, (A - D) / 2], axis=1).reshape(-1, h, h)
+    c = T.reshape(-1)
+    keep = np.flatnonzero(np.abs(c) > rel_cutoff * np.abs(c).max())
+    labels = np.array(np.unravel_index(keep, (4,) * n_sites)).T.astype(np.int8)
+    return labels, np.real(c[keep])

@@ -26,6 +26,7 @@ from jaxmbl._core.conventions import real_dtype
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.limits import available_memory_bytes
 from jaxmbl._hamiltonians.pauli import PauliSum
+from jaxmbl._hamiltonians.pauli_algebra import concrete_labels
 from jaxmbl._hamiltonians.pauli_kernels import _structure_of
 from jaxmbl._swingle.lbits import LbitHamiltonian
 
@@ -107,14 +108,7 @@ def lbit_to_pauli(h0: LbitHamiltonian) -> PauliSum:
 def _diagonal_labels(P) -> np.ndarray:
     if not isinstance(P, PauliSum):
         raise TypeError(f"P must be a PauliSum, got {type(P).__name__}")
-    if P._structure is not None:
-        labels = np.asarray(P._structure.labels)
-    elif not isinstance(P.paulis, jax.core.Tracer):
-        labels = np.asarray(P.paulis)
-    else:
-        raise JaxmblError("pauli_to_lbit needs concrete Pauli labels (coefficients may be traced)")
-    if labels.ndim != 2 or P.coef.ndim != 1:
-        raise JaxmblError(f"pauli_to_lbit converts one operator, got paulis of shape {labels.shape}; use jax.vmap")
+    labels = concrete_labels(P, "pauli_to_lbit")
     off = np.nonzero(np.any((labels == 1) | (labels == 2), axis=1))[0]
     if len(off):
         word = "".join("IXYZ"[p] for p in labels[off[0]])

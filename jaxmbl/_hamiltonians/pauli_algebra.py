@@ -75,7 +75,8 @@ def _from_labels(like, labels: np.ndarray, coef, n_sites: int):
     return type(like)(jnp.asarray(labels, jnp.int8), coef, n_sites, _structure_of(labels))
 
 
-def _labels_of(A, what: str) -> np.ndarray:
+def concrete_labels(A, what: str) -> np.ndarray:
+    """The concrete int8 labels ``(M, N)`` of one PauliSum ``A`` (also inside ``jit``, from its structure)."""
     if not all(hasattr(A, f) for f in ("paulis", "coef", "n_sites", "_structure")):
         raise TypeError(f"{what} needs PauliSum operands, got {type(A).__name__}")
     if A._structure is not None:
@@ -115,7 +116,7 @@ def _pair_structure(la, lb, *, anticommuting_only):
 
 
 def _pair_sum(A, B, what, *, anticommuting_only, factor):
-    la, lb = _labels_of(A, what), _labels_of(B, what)
+    la, lb = concrete_labels(A, what), concrete_labels(B, what)
     if la.shape[1] != lb.shape[1]:
         raise JaxmblError(f"{what}: operators on {la.shape[1]} and {lb.shape[1]} sites")
     uniq, ia, ib, ks, slot = _pair_structure(la, lb, anticommuting_only=anticommuting_only)
@@ -190,7 +191,7 @@ def combine(A):
         >>> combine(PauliSum.from_list([("X", 1.0), ("X", 2.0)])).to_list()
         [('X', 3.0)]
     """
-    labels = _labels_of(A, "combine")
+    labels = concrete_labels(A, "combine")
     if len(labels) == 0:
         return A
     uniq, slot = np.unique(labels, axis=0, return_inverse=True)
@@ -223,7 +224,7 @@ def frobenius_norm_sq(A, *, normalized: bool = True):
 
 
 def _select(A, diagonal: bool, what: str):
-    labels = _labels_of(A, what)
+    labels = concrete_labels(A, what)
     is_diag = np.all((labels == 0) | (labels == 3), axis=1)
     keep = np.nonzero(is_diag if diagonal else ~is_diag)[0]
     return _from_labels(A, labels[keep], A.coef[jnp.asarray(keep, jnp.int32)], A.n_sites)

@@ -63,7 +63,8 @@ from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.kernels import HIGHEST
 from jaxmbl._core.limits import available_memory_bytes
 from jaxmbl._hamiltonians.pauli import PauliSum
-from jaxmbl._hamiltonians.pauli_algebra import string_product, symplectic
+from jaxmbl._hamiltonians.pauli_algebra import concrete_labels, string_product, symplectic
+from jaxmbl._stability.optimize import optax_scan
 
 _CHUNK = 1 << 22  # (pairs x sites) entries per string_product block
 _HERMITIAN_RTOL = 1e-10
@@ -260,17 +261,6 @@ def _dot(a, b):
     return jnp.dot(a, b, precision=HIGHEST)
 
 
-def _optax_run(loss, x0, optimizer, steps):
-    def step(carry, _):
-        x, state = carry
-        value, grad = jax.value_and_grad(loss)(x)
-        updates, state = optimizer.update(grad, state, x, value=value, grad=grad, value_fn=loss)
-        return (optax.apply_updates(x, updates), state), value
-
-    (x, _), history = lax.scan(step, (x0, optimizer.init(x0)), None, length=steps)
-    return x, history
-
-
 def _cgls(mv, rmv, b, n, steps, tol):
     """CGLS: minimize ||mv(x) - b|| from x = 0; stops when ||rmv(r)|| <= tol ||rmv(b)||; history of ||r||^2."""
     s = rmv(b)
@@ -307,7 +297,7 @@ def _range_core(hc, dc, st, tol, *, n_out, n_a, n_h, solver, steps, optimizer):
         if solver == "cg":
             x, history = _cgls(mv, lambda y: _seg(vals * y[slot], ia, n_a) / scale, -d, n_a, steps, tol)
         else:
-            x, history = _optax_run(lambda x: jnp.sum((d + mv(x)) ** 2), jnp.zeros(n_a, d.dtype), optimizer, steps)
+            x, history = optax_scan(lambda x: jnp.sum((d + mv(x)) ** 2), jnp.zeros(n_a, d.dtype), optimizer, steps)
         alpha = x / scale
     g = d + _seg(vals * alpha[ia], slot, n_out)
     return alpha, alpha, g, jnp.sum(d**2), history
@@ -336,7 +326,7 @@ def _nested_core(hc, dc, st, *, n_u, n_h, order, solver, steps, optimizer):
         beta, history = -jnp.matmul(Bvec, d, precision=HIGHEST), jnp.zeros((0,), d.dtype)
     else:
         loss = lambda x: jnp.sum((d + _dot(x, Bvec)) ** 2)  # noqa: E731
-        beta, history = _optax_run(loss, jnp.zeros(order, d.dtype), optimizer, steps)
+        beta, history = optax_scan(loss, jnp.zeros(order, d.dtype), optimizer, steps)
     a = _dot(beta, Avec)
     alpha = _dot(beta, T) * (-1.0) ** jnp.arange(order)  # A = i sum_k alpha_k ad_H^{2k-1} dH, ad_H = -i L
     return a, alpha, d - L(a), jnp.sum(d**2), history
@@ -346,14 +336,7 @@ def _nested_core(hc, dc, st, *, n_u, n_h, order, solver, steps, optimizer):
 def _labels_of(P, name: str, n_sites=None) -> np.ndarray:
     if not isinstance(P, PauliSum):
         raise TypeError(f"{name} must be a PauliSum, got {type(P).__name__}")
-    if P._structure is not None:
-        labels = np.asarray(P._structure.labels)
-    elif not isinstance(P.paulis, jax.core.Tracer):
-        labels = np.asarray(P.paulis)
-    else:
-        raise JaxmblError(f"{name} needs concrete Pauli labels (its coefficients may be traced)")
-    if labels.ndim != 2 or P.coef.ndim != 1:
-        raise JaxmblError(f"{name} must be one operator, got paulis of shape {labels.shape}; use jax.vmap over coef")
+    labels = concrete_labels(P, name)
     if labels.shape[0] == 0:
         raise JaxmblError(f"{name} has no terms; pass at least one Pauli string")
     if n_sites is not None and P.n_sites != n_sites:

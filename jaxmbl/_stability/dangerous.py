@@ -44,6 +44,7 @@ from jaxmbl._stability.dangerous_measures import (
     string_masks,
     string_span,
 )
+from jaxmbl._stability.optimize import optax_scan
 from jaxmbl._stability.susceptibility import _check_states
 
 _ROUTES = ("auto", "gram", "direct")
@@ -234,14 +235,8 @@ def _search_core(theta0, data, spec, steps, optimizer):
     def loss(theta):
         return -_objective(theta, data, spec)
 
-    def step(carry, _):
-        theta, state = carry
-        value, grad = jax.value_and_grad(loss)(theta)
-        updates, state = optimizer.update(grad, state, theta, value=value, grad=grad, value_fn=loss)
-        return (optax.apply_updates(theta, updates), state), (-value, theta)
-
-    (theta, _), (history, thetas) = lax.scan(step, (theta0, optimizer.init(theta0)), None, length=steps)
-    history = jnp.concatenate([history, -loss(theta)[None]])
+    theta, history, thetas = optax_scan(loss, theta0, optimizer, steps, iterates=True)
+    history = jnp.concatenate([-history, -loss(theta)[None]])
     best = jnp.argmax(history)
     return history, jnp.concatenate([thetas, theta[None]])[best], best
 

@@ -151,7 +151,7 @@ def lbit_hamiltonian(n_sites: int, terms, *, dtype=None) -> LbitHamiltonian:
     return LbitHamiltonian(coef=coef, sites=sites, n_sites=n_sites)
 
 
-def _mst_length(dist: np.ndarray) -> float:
+def mst_length(dist: np.ndarray) -> float:
     """Length of the minimal spanning tree of a small complete graph (Prim)."""
     k = dist.shape[0]
     inside = np.zeros(k, dtype=bool)
@@ -186,9 +186,9 @@ def lbit_terms(lattice: Lattice, max_order: int, max_extent: float) -> tuple:
                 for j in near:
                     if j not in s:
                         grown.add(tuple(sorted(s + (int(j),))))
-            level = {s for s in grown if _mst_length(dist[np.ix_(s, s)]) <= max_extent}
+            level = {s for s in grown if mst_length(dist[np.ix_(s, s)]) <= max_extent}
         sites = tuple(sorted(level))
-        extents = np.array([_mst_length(dist[np.ix_(s, s)]) for s in sites], dtype=np.float64)
+        extents = np.array([mst_length(dist[np.ix_(s, s)]) for s in sites], dtype=np.float64)
         if sites:
             out.append((sites, extents))
         if not level:

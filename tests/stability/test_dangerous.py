@@ -110,20 +110,28 @@ def test_susceptibility_gram_and_direct_match_numpy():
     np.testing.assert_allclose(res.value, np.mean(np.log(chi)), rtol=1e-10)
 
 
-def test_measure_jit_equals_eager_and_vmap_equals_loop():
+@pytest.mark.parametrize(
+    "measure",
+    [
+        "susceptibility",
+        pytest.param("gap_ratio", marks=pytest.mark.slow),
+        pytest.param("entanglement", marks=pytest.mark.slow),
+    ],
+)
+def test_measure_jit_equals_eager_and_vmap_equals_loop(measure):
     n = 4  # eager (op by op) runs are slow: the smallest chain with a half-chain cut and a few gaps
     model = jax.jit(jm.sample_model, static_argnums=1)(jr.key(0), n)
     B = local_pauli_basis(n, k=2)
     Vs = [jm.PauliSum(B.paulis, jr.normal(jr.key(i), (B.n_terms,)) / 4, n) for i in range(3)]
-    for measure, kw in [("susceptibility", dict(states=[6])), ("gap_ratio", dict(g=G)), ("entanglement", dict(g=G))]:
-        jitted = perturbation_measure(model, Vs[0], measure=measure, **kw)
-        with jax.disable_jit():
-            eager = perturbation_measure(model, Vs[0], measure=measure, **kw)
-        np.testing.assert_allclose(float(jitted), float(eager), rtol=1e-10)
-        coefs = jnp.stack([V.coef for V in Vs])
-        batched = jax.vmap(lambda c: perturbation_measure(model, jm.PauliSum(B.paulis, c, n), measure=measure, **kw))
-        loop = [float(perturbation_measure(model, V, measure=measure, **kw)) for V in Vs]
-        np.testing.assert_allclose(np.asarray(batched(coefs)), loop, rtol=1e-10)
+    kw = dict(states=[6]) if measure == "susceptibility" else dict(g=G)
+    jitted = perturbation_measure(model, Vs[0], measure=measure, **kw)
+    with jax.disable_jit():
+        eager = perturbation_measure(model, Vs[0], measure=measure, **kw)
+    np.testing.assert_allclose(float(jitted), float(eager), rtol=1e-10)
+    coefs = jnp.stack([V.coef for V in Vs])
+    batched = jax.vmap(lambda c: perturbation_measure(model, jm.PauliSum(B.paulis, c, n), measure=measure, **kw))
+    loop = [float(perturbation_measure(model, V, measure=measure, **kw)) for V in Vs]
+    np.testing.assert_allclose(np.asarray(batched(coefs)), loop, rtol=1e-10)
 
 
 # ----------------------------------------------------------------------------- gradients
