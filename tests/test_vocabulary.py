@@ -230,7 +230,26 @@ LATTICE_CALLS = {
     "dephasing_entropy": lambda lat: jm.dephasing_entropy(_h0(), _AMPS, (0, 1), jnp.array([0.5, 3.0]), lattice=lat),
     "dephasing_rdm": lambda lat: jm.dephasing_rdm(_h0(), _AMPS, (0, 1), jnp.array([0.5, 3.0]), lattice=lat),
     "fit_lbits": lambda lat: jm.fit_lbits(KEY, jm.dense_hamiltonian(_model()), lat, depth=1, steps=2),
+    "coupling_decay": lambda lat: tuple(jm.coupling_decay(_h0(), lat)),
+    "local_pauli_basis": lambda lat: jm.local_pauli_basis(lat, k=2),
+    "most_dangerous_perturbation": lambda lat: _search_arrays(
+        jm.most_dangerous_perturbation(
+            KEY,
+            jm.random_field_heisenberg(KEY, N, 2.0),
+            k=1,
+            measure="gap_ratio",
+            g=0.1,
+            steps=2,
+            n_random=2,
+            lattice=lat,
+        )
+    ),
 }
+
+
+def _search_arrays(res):
+    # The result's timings differ between runs; everything computed must not.
+    return res.coefficients, res.history, res.random_values, res.value
 
 
 def test_every_function_taking_a_lattice_is_checked():

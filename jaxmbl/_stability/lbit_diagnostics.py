@@ -37,6 +37,13 @@ class CouplingDecay(NamedTuple):
             the extents with ``typical > floor`` (``inf`` if the couplings do not decrease, NaN with
             fewer than 3 such extents).
         xi_err: standard error of ``xi`` from the fit residuals.
+
+    Example:
+        >>> from jaxmbl._swingle.lbits import lbit_hamiltonian
+        >>> h0 = lbit_hamiltonian(4, {(0, 1): 0.5, (0, 2): 0.05, (0, 3): 0.005})
+        >>> dec = coupling_decay(h0)
+        >>> dec.distance.tolist(), dec.count.tolist(), round(dec.xi, 6)
+        ([1.0, 2.0, 3.0], [1, 1, 1], 0.434294)
     """
 
     distance: np.ndarray
