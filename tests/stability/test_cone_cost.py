@@ -28,7 +28,7 @@ def test_pauli_decompose_reference_is_exact():
     np.testing.assert_allclose(ref.paulisum_dense(np.asarray(P.paulis), np.asarray(P.coef)), H.dense(), atol=1e-13)
 
 
-@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("depth", [1, pytest.param(2, marks=pytest.mark.slow), 3])
 def test_local_equals_dense_on_heisenberg_n10(depth):
     N = 10
     H = jm.random_field_heisenberg(jr.key(depth), N, W=8.0)
@@ -100,6 +100,7 @@ def test_gradient_matches_finite_differences_of_the_dense_reference():
         assert grad[g, k] == pytest.approx(fd, rel=1e-6, abs=1e-9)
 
 
+@pytest.mark.slow  # eager lax.map over cone windows is slow; lbit_fit's jit == eager test covers the fast run
 def test_jit_equals_eager_and_vmap_equals_loop():
     N, depth = 6, 2
     H = jm.random_field_heisenberg(jr.key(9), N, W=2.0)

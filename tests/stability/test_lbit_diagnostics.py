@@ -39,6 +39,7 @@ def test_coupling_decay_uses_the_lattice_distance_and_the_floor():
     assert np.isnan(dec.xi)  # two extents above the default floor: no fit
 
 
+@pytest.mark.slow  # mostly compilation of a fit
 def test_coupling_decay_on_a_sampled_model_and_a_fit():
     model = jm.sample_model(jr.key(0), 12, xi=0.6, max_order=2)
     assert jm.coupling_decay(model).xi == pytest.approx(0.6, rel=0.35)
