@@ -20,6 +20,7 @@ from jaxmbl._analysis.fits import decay_length
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import DENSE_MAX_SITES
+from jaxmbl._stability.lbit_fit import LbitFit
 from jaxmbl._swingle.lbits import LbitHamiltonian, mst_length
 from jaxmbl._swingle.model import SwingleModel, energies
 
@@ -92,11 +93,8 @@ def coupling_decay(h0, lattice: Lattice | int | None = None, *, order: int = 2, 
         >>> bool(abs(dec.xi - 0.7) < 0.25), dec.distance[:3].tolist()
         (True, [1.0, 2.0, 3.0])
     """
-    if hasattr(h0, "info") and hasattr(h0, "h0"):  # an LbitFit
-        lattice = h0.info["lattice"] if lattice is None else lattice
-        h0 = h0.h0
-    elif isinstance(h0, SwingleModel):
-        lattice = h0.lattice if lattice is None and hasattr(h0, "lattice") else lattice
+    if isinstance(h0, (LbitFit, SwingleModel)):
+        lattice = h0.lattice if lattice is None else lattice
         h0 = h0.h0
     if not isinstance(h0, LbitHamiltonian):
         raise JaxmblError(f"h0 must be an LbitHamiltonian, an LbitFit or a SwingleModel, got {type(h0).__name__}")
@@ -156,7 +154,7 @@ def spectrum_fraction(model, H, *, offset=None, atol: float | None = None, rtol:
         >>> spectrum_fraction(m, dense_hamiltonian(m))
         1.0
     """
-    if hasattr(model, "info") and hasattr(model, "model"):  # an LbitFit
+    if isinstance(model, LbitFit):
         offset = model.info["offset"] if offset is None else offset
         model = model.model
     offset = 0.0 if offset is None else float(offset)

@@ -36,7 +36,6 @@ from jaxmbl._stability.optimize import optax_scan
 from jaxmbl._stability.variational import (
     _check_H,
     _cost_core,
-    _rotated,
     brickwork_sites,
     check_pauli_hamiltonian,
     gate_angles,
@@ -120,15 +119,15 @@ class _DenseCost:
         # d_n = <n|U^dag H U|n>: one product H U instead of two (as the local route does). Its
         # rounding floor, ~1e-16 in the cost, is far below any fit's target; ``exact`` reports the
         # final value from the off-diagonal entries themselves.
-        A = self.columns(theta)
-        d = jnp.real(jnp.sum(A.conj() * jnp.matmul(H, A, precision=HIGHEST), axis=0))
+        d = self.diagonal(theta, H)
         return 1.0 - jnp.sum(d * d) / jnp.sum(jnp.abs(H) ** 2)
 
     def exact(self, theta, H):
         return _cost_core(self.columns(theta), H)
 
     def diagonal(self, theta, H):
-        return jnp.real(jnp.diag(_rotated(self.columns(theta), H)))
+        A = self.columns(theta)
+        return jnp.real(jnp.sum(A.conj() * jnp.matmul(H, A, precision=HIGHEST), axis=0))
 
 
 @dataclasses.dataclass(frozen=True)
