@@ -160,6 +160,7 @@ def test_two_spins_reproduce_eq_3_12():
 
 
 # ---------------------------------------------------------------------------- entropies and the boundary reduction
+@pytest.mark.slow
 def test_entropy_of_any_region_matches_the_state_vector(model, rng):
     n = 10
     h0 = model.h0
@@ -235,6 +236,7 @@ def test_two_dimensional_pairwise_is_exact_and_k_body_is_refused(rng):
 
 
 # ---------------------------------------------------------------------------- physical frame
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [2, pytest.param(4, marks=pytest.mark.slow)])
 def test_physical_entropy_matches_the_state_vector_and_obeys_the_bound(depth, model, rng):
     n = 10
@@ -265,6 +267,7 @@ def test_physical_entropy_refuses_half_chains_of_long_chains(rng):
 
 
 # ---------------------------------------------------------------------------- transforms and batching
+@pytest.mark.slow
 def test_jit_equals_eager_and_vmap_equals_loop(rng):
     h0s = jax.vmap(lambda k: sample_h0(k, 7, 3, cutoff=1e-3))(jr.split(jr.key(5), 3))
     amps = random_amplitudes(rng, 7, (3,))

@@ -323,6 +323,7 @@ def test_grad_random_complex_state_matches_fd(rng, alpha):
     _real_params_fd_check(lambda v: dephased_entropy(v, (1, 2, 4), alpha), psi, rng, 1e-7)
 
 
+@pytest.mark.slow
 def test_grad_at_degenerate_spectra_matches_fd(rng):
     bell = bell_in_background(5, 1, 4, rng)  # region (0, 1, 2): p = (1/2, 1/2, 0, 0)
     mixed = np.kron(np.array([1, 0, 0, 1]) / np.sqrt(2), np.array([1, 0, 0, 1]) / np.sqrt(2))

@@ -37,11 +37,11 @@ def dense_unitary(U):
 
 CASES = [
     # (lattice shape, depth, region)
-    ((10,), 4, tuple(range(5))),  # one cut
+    pytest.param((10,), 4, tuple(range(5)), marks=pytest.mark.slow),  # one cut
     ((10,), 4, (3, 4, 5, 6)),  # two cuts whose cones overlap
     ((10,), 2, (0, 1, 2, 6, 7)),  # several separate components
     ((10,), 5, (0, 2, 4, 6, 8)),  # one big component
-    ((3, 3), None, (0, 1, 3, 4)),  # 2D rectangle
+    pytest.param((3, 3), None, (0, 1, 3, 4), marks=pytest.mark.slow),  # 2D rectangle
     ((2, 4), None, (0, 5, 2)),  # 2D irregular
 ]
 
@@ -70,6 +70,7 @@ def test_rényi_and_stats_match_reference():
         np.testing.assert_allclose(stats[name], value, atol=1e-10, err_msg=name)
 
 
+@pytest.mark.slow
 def test_statevector_agreement_at_n12():
     """The light cone against jaxmbl's own state vectors at N = 12 (all 4096 eigenstates, two cuts)."""
     lat = jm.Lattice((12,))
@@ -133,6 +134,7 @@ def test_eigenstate_entropies_methods_agree_and_generator_uses_state_vectors():
     np.testing.assert_allclose(eigenstate_entropies(gen, [(0, 1, 2)])[..., 0], ref, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_jit_equals_eager_and_vmap_equals_loop():
     lat = jm.Lattice((10,))
     U = jax.vmap(lambda k: jm.random_circuit(k, lat, depth=4))(jm.realization_keys(jax.random.key(7), 3))

@@ -72,6 +72,7 @@ def test_circuit_amplitudes_vanish_outside_the_light_cone():
     assert A[:, 2:].max() < 1e-14  # depth 2 brickwork: U^dag X_0 U lives on sites 0, 1
 
 
+@pytest.mark.slow
 def test_jit_equals_eager_and_vmap_equals_loop(models, rng):
     psi = random_state(rng, 6, (3,))
     f = lambda m, p: (energy_density(m, p), flip_amplitudes(m, X, 1), lbit_energy_density(m.h0))

@@ -75,6 +75,7 @@ def chain10():
     return random_field_heisenberg(jr.key(10), 10, W=5.0)
 
 
+@pytest.mark.slow
 def test_sector_paulisum_matches_dense(chain10):
     out = interior_eigh(chain10, 12, sector=0, key=jr.key(1))
     mat = sector_block(dense_of(chain10), 10, 0)
@@ -85,6 +86,7 @@ def test_sector_paulisum_matches_dense(chain10):
     check_against_dense(out, mat, float(out.info["target"]), 12)
 
 
+@pytest.mark.slow
 def test_full_space_paulisum_absolute_target():
     H = random_field_heisenberg(jr.key(8), 8, W=1.0)
     mat = dense_of(H)
@@ -95,6 +97,7 @@ def test_full_space_paulisum_absolute_target():
     check_against_dense(out, mat, target, 8)
 
 
+@pytest.mark.slow
 def test_perturbed_model_full_space():
     model = jm.sample_model(jr.key(3), jm.Lattice((6,)))
     V = PauliSum.from_list([("XIIIII", 0.7), ("IZZIII", -0.4), ("IIIYIY", 0.3), ("IIXZII", 0.2)])
@@ -161,6 +164,7 @@ def test_multiplets_larger_than_the_block_are_not_cut():
     check_against_dense(out, mat, target, 17)
 
 
+@pytest.mark.slow
 def test_jit_equals_eager_and_deterministic():
     rng = np.random.default_rng(7)
     A = rng.normal(size=(96, 96))
@@ -180,6 +184,7 @@ def test_jit_equals_eager_and_deterministic():
     check_against_dense(eager, np.asarray(A), 0.1, 5)
 
 
+@pytest.mark.slow
 def test_batched_equals_loop():
     rng = np.random.default_rng(8)
     A = rng.normal(size=(2, 64, 64))
@@ -284,6 +289,7 @@ print("MAXDIFF", np.max(np.abs(np.asarray(two.energies) - ref)), np.max(np.abs(n
 """
 
 
+@pytest.mark.slow
 def test_one_problem_split_over_two_devices():
     # Two host CPU devices in a fresh process: the sharded basis gives the same eigenpairs.
     import subprocess

@@ -43,6 +43,7 @@ def big():
     return ref, {m: krylov_evolve(H, psi0, ts, error_tol=TOL, method=m) for m in METHODS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_matches_expm_at_tolerance_up_to_t100(big, method):
     ref, results = big
@@ -72,6 +73,7 @@ def test_log_spaced_negative_and_zero_times(small, method):
     assert np.all(info["error"] <= TOL)
 
 
+@pytest.mark.slow
 def test_realization_batch_vmap_and_jit_equal_loop(small):
     _, _, psi0 = small
     Hb = jax.vmap(lambda k: dm_heisenberg(k, 6))(jr.split(jr.key(2), 3))
@@ -95,6 +97,7 @@ def z0_expectation(psi):
     return jnp.sum(sign * jnp.abs(psi) ** 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_gradients_match_finite_differences_of_expm(small, method):
     H, _, psi0 = small

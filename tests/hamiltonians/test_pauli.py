@@ -96,6 +96,7 @@ def test_repeated_and_grouped_strings(rng):
     np.testing.assert_allclose(H.apply(psi), ref @ psi, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_large_groups_use_tables(rng):
     # 55 diagonal strings, and 128 strings sharing the flip mask of site 0 (half with odd #Y)
     n = 10
@@ -109,6 +110,7 @@ def test_large_groups_use_tables(rng):
     np.testing.assert_allclose(H.apply(psi), psi @ ((1 + 0.5j) * reference(terms)).T, atol=1e-11)
 
 
+@pytest.mark.slow
 def test_weights_split_over_the_two_halves(rng):
     # N = 10 splits into sites 0..4 and 5..9. Phase masks covering more than 8 sites take the
     # split tables: a diagonal with two straddling ZZ (rank-1 products), and a flip run across

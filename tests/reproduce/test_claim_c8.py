@@ -71,6 +71,7 @@ def test_c8_fails_without_disorder(tmp_path):
     assert got["(c) <r~>(g=0) Poisson for every N"] == "FAIL"
 
 
+@pytest.mark.slow
 def test_c8_micro_runs_reports_every_check_and_is_reproducible(tmp_path, monkeypatch):
     monkeypatch.setitem(c8.SIZES, "micro", MICRO)
     ctx = ClaimContext(size="micro", seed=3, out_dir=tmp_path, progress=lambda f, m: None)

@@ -45,6 +45,7 @@ def test_c2_passes_and_fails_for_a_haar_unitary(tmp_path, monkeypatch):
     assert got["light cone = state vector"].startswith("n/a")
 
 
+@pytest.mark.slow
 def test_c3_passes_and_fails_for_a_haar_unitary(tmp_path):
     result = run_tiny(c3, tmp_path)
     assert_passes_and_is_reported(result, tmp_path)

@@ -20,6 +20,7 @@ from jaxmbl.reproduce import c6_locality as c6
 from jaxmbl.reproduce import c7_u1 as c7
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", [c4, pytest.param(c6, marks=pytest.mark.slow)], ids=["C4", "C6"])
 def test_locality_claims_pass_and_fail_for_a_haar_unitary(module, tmp_path):
     assert_passes_and_is_reported(run_tiny(module, tmp_path), tmp_path)

@@ -112,6 +112,7 @@ def test_action_decreases_with_range():
     np.testing.assert_allclose(actions[-1], _exact_minimum(H, dH)[3], rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_solvers_agree():
     H, dH = _problem(6, key=7, real=True)
     exact = variational_agp(H, dH, order=3)
@@ -156,6 +157,7 @@ def test_nested_against_dense_least_squares(order):
     np.testing.assert_allclose(_dense(res.A), A, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_nested_decreases_and_stays_finite_at_large_order():
     H, dH = _problem(5, key=12)
     actions = [float(variational_agp(H, dH, ansatz="nested", order=k).action) for k in (1, 2, 4, 7, 11)]
@@ -204,6 +206,7 @@ def test_vmap_over_realizations_equals_loop():
             np.testing.assert_allclose(np.asarray(batched.A.coef[i]), np.asarray(f(H.coef).A.coef), atol=1e-8)
 
 
+@pytest.mark.slow
 def test_n64():
     n = 64
     H = jm.random_field_heisenberg(jr.key(0), n, W=2.0)

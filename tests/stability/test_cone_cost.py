@@ -28,6 +28,7 @@ def test_pauli_decompose_reference_is_exact():
     np.testing.assert_allclose(ref.paulisum_dense(np.asarray(P.paulis), np.asarray(P.coef)), H.dense(), atol=1e-13)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [1, pytest.param(2, marks=pytest.mark.slow), 3])
 def test_local_equals_dense_on_heisenberg_n10(depth):
     N = 10
@@ -41,6 +42,7 @@ def test_local_equals_dense_on_heisenberg_n10(depth):
     assert local == pytest.approx(float(offdiagonal_cost(U, H, method="dense")), rel=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "N, depth",
     [pytest.param(8, 1, marks=pytest.mark.slow), (8, 2), pytest.param(8, 3, marks=pytest.mark.slow)]
@@ -76,6 +78,7 @@ def test_diagonal_strings_match_numpy():
     assert np.sum(d**2) == pytest.approx(diag_weight, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_gradient_matches_finite_differences_of_the_dense_reference():
     N, depth = 6, 2
     H = jm.random_field_heisenberg(jr.key(7), N, W=3.0)
@@ -117,6 +120,7 @@ def test_jit_equals_eager_and_vmap_equals_loop():
     np.testing.assert_allclose(jax.vmap(f)(thetas), [f(t) for t in thetas], rtol=1e-13)
 
 
+@pytest.mark.slow
 def test_runs_at_n64_without_2n_objects():
     N = 64
     H = jm.random_field_heisenberg(jr.key(11), N, W=8.0)

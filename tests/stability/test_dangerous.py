@@ -110,6 +110,7 @@ def test_susceptibility_gram_and_direct_match_numpy():
     np.testing.assert_allclose(res.value, np.mean(np.log(chi)), rtol=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "measure",
     [
@@ -225,6 +226,7 @@ def test_gap_ratio_search_beats_random():
     np.testing.assert_allclose(res.ratio, want, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_deterministic_given_key_and_custom_optimizer():
     kw = dict(k=2, range=3, steps=5, n_random=3, n_states=16, optimizer=optax.sgd(0.1))
     a, b = (most_dangerous_perturbation(jr.key(4), MODEL, **kw) for _ in range(2))

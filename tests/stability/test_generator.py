@@ -40,6 +40,7 @@ def _heisenberg_family():
 
 
 # ----------------------------------------------------------------------------- eq. 4.24 on spin chains
+@pytest.mark.slow
 def test_eq_4_24_heisenberg_chain_every_eigenstate():
     fam, H, V = _heisenberg_family()
     Hd, Vd = np.asarray(H.dense()), np.asarray(V.dense())
@@ -84,6 +85,7 @@ def _states(n=4):
     return jnp.stack([_random_state(jr.key(k), n) for k in range(3)])
 
 
+@pytest.mark.slow
 def test_conjugation_state_applied_equals_spectral_within_its_error():
     fam = _small_conjugation()
     psi = _states()
@@ -195,6 +197,7 @@ def test_vmap_equals_loop_over_states_and_realizations():
         )
 
 
+@pytest.mark.slow
 def test_gradient_is_finite_and_matches_finite_differences():
     fam = _small_conjugation()
     psi = _states()

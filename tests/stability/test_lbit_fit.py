@@ -69,10 +69,12 @@ def test_pair_coupling_reference_reads_the_planted_couplings():
             assert got[s] == pytest.approx(J, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_planted_recovery_n8_at_the_planted_depth():
     check_recovery(8, 1, 0, 0, steps=300)
 
 
+@pytest.mark.slow
 def test_planted_recovery_n8_one_layer_deeper():
     check_recovery(8, 1, 1, 1, steps=100, optimizer=optax.lbfgs())
 
@@ -93,6 +95,7 @@ def test_planted_recovery_n10(extra, seed):
     )
 
 
+@pytest.mark.slow
 def test_local_route_recovers_a_planted_pauli_model():
     """The local (light-cone) route on the PauliSum of a planted model with bounded-range H0."""
     n, depth = 6, 1

@@ -154,6 +154,7 @@ def test_typical_susceptibility():
 
 
 # ----------------------------------------------------------------------------- transforms
+@pytest.mark.slow
 def test_jit_equals_eager_and_vmap_equals_loop():
     n, lat, states = N, LAT, STATES
     models = _sample_models(jr.key(5), lat, 3)
@@ -195,6 +196,7 @@ def _fd(f, x, h=1e-6):
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gap_filter", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["mu", "gap"])
 def test_gradients_swingle_route_at_exact_degeneracies(gap_filter):
     # A clean (translation-invariant) H0: E(n) is massively degenerate; U|n> are still the eigenstates.
@@ -230,6 +232,7 @@ def test_gradients_swingle_route_at_exact_degeneracies(gap_filter):
     np.testing.assert_allclose(float(grads[1]), _fd(lambda d: float(mean_chi(V.coef, 1.0, None, d)), GAP), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_gradient_with_respect_to_xi():
     V = local_v(N)
 
@@ -274,6 +277,7 @@ def test_ed_gradient_in_a_direction_that_splits_multiplets():
     assert np.isfinite(float(g))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sector", [pytest.param(None, marks=pytest.mark.slow), 0])
 def test_partial_eigenpairs_go_through_the_resolvent(sector):
     # k < D pairs from interior_eigh: chi_n with no other eigenpair, against the dense spectral sum.

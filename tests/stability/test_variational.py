@@ -68,6 +68,7 @@ def test_brickwork_layout_is_the_random_circuit_layout():
         brickwork_sites((6,), 2)
 
 
+@pytest.mark.slow
 def test_offdiagonal_cost_against_numpy():
     rng = np.random.default_rng(1)
     U = jm.random_circuit(jr.key(2), jm.Lattice((4,)), depth=3, strength=1.0)
@@ -102,6 +103,7 @@ def test_offdiagonal_cost_bad_inputs():
         offdiagonal_cost(U, np.full((16, 16), np.nan))
 
 
+@pytest.mark.slow
 def test_fit_diagonalizes_a_swingle_hamiltonian_and_recovers_h0():
     model, H, E_true = target()
     U, h0, history = fitted()
@@ -173,6 +175,7 @@ def test_gate_angles_invert_pauli_gates():
     np.testing.assert_allclose(jm.gate_angles(pauli_gates(theta)), theta, atol=1e-10)
 
 
+@pytest.mark.slow
 def test_warm_start_continues_from_previous_fit():
     _, H, _ = target()
     first = fit_lbits(jr.key(5), H, LAT6, depth=DEPTH, steps=40)
@@ -191,6 +194,7 @@ def test_warm_start_continues_from_previous_fit():
         fit_lbits(jr.key(0), H, LAT6, depth=DEPTH, steps=3, init=np.zeros(3))
 
 
+@pytest.mark.slow
 def test_any_optax_optimizer():
     _, H, _ = target()
     sgd = fit_lbits(jr.key(0), H, LAT6, depth=DEPTH, steps=20, optimizer=optax.sgd(0.05))
@@ -201,6 +205,7 @@ def test_any_optax_optimizer():
         fit_lbits(jr.key(0), H, LAT6, depth=DEPTH, steps=3, optimizer="adam")
 
 
+@pytest.mark.slow
 def test_whole_fit_jit_equals_eager():
     from jaxmbl._stability.lbit_fit import _default_optimizer, _DenseCost, _fit_core
 

@@ -394,6 +394,7 @@ def test_memory_guard_refuses_up_front_with_numbers(tmp_path, monkeypatch):
 
 
 # ----------------------------------------------------------------------------- command line and plot
+@pytest.mark.slow
 def test_cli_sweep_summary_and_plot(tmp_path, capsys):
     cfg = {
         "model": {"L": 4, "xi": 1.0},

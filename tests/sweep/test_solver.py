@@ -85,6 +85,7 @@ def test_interior_eigenstate_entropy_of_the_states_nearest_the_middle(chain):
     assert ok
 
 
+@pytest.mark.slow
 def test_vmap_over_realizations_equals_loop(chain):
     lat = chain[0]
     keys = jr.split(jr.key(9), 2)

@@ -30,6 +30,7 @@ def test_dense_unitary_applies_its_matrix(rng):
     np.testing.assert_allclose(np.asarray(U.dense()), M, atol=1e-13)
 
 
+@pytest.mark.slow
 def test_haar_models_keep_h0_and_replace_U():
     key = jr.key(2)
     models = haar_models(key, LAT, 3, xi=0.5)

@@ -121,6 +121,7 @@ def test_scalar_time_drops_axis():
     assert jm.evolve(model, psi0, 3, observables=_z0).shape == ()
 
 
+@pytest.mark.slow
 def test_batched_model_and_states():
     batch = jm.sample_models(jr.key(5), jm.Lattice((2, 2), True), 8, unitary="circuit", strength=0.8)
     batch = jtu.tree_map(lambda x: x[:3], batch)
