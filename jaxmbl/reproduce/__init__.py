@@ -13,6 +13,7 @@ from jaxmbl.reproduce._base import Measurement as Measurement
 from jaxmbl.reproduce._claims import CLAIM_MODULES as CLAIM_MODULES
 from jaxmbl.reproduce._claims import all_claims as all_claims
 from jaxmbl.reproduce._report import SIZES as SIZES
+from jaxmbl.reproduce._report import figure_class as figure_class
 from jaxmbl.reproduce._report import render_report as render_report
 from jaxmbl.reproduce._report import reproduce as reproduce
 from jaxmbl.reproduce._report import save_figure as save_figure
@@ -27,5 +28,6 @@ __all__ = [
     "all_claims",
     "render_report",
     "reproduce",
+    "figure_class",
     "save_figure",
 ]

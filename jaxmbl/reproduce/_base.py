@@ -146,7 +146,7 @@ class ClaimResult:
             "criterion": self.criterion,
             "pass": bool(self.passed),
             "measured": {k: (v.as_dict() if isinstance(v, Measurement) else v) for k, v in self.measured.items()},
-            "figures": list(self.figures),
+            "figures": [f for f in self.figures if f],  # None: not drawn (no matplotlib)
             "details": self.details,
             "parameters": self.parameters,
             "seconds": round(float(self.seconds), 2),

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from jaxmbl._core.environment import environment
@@ -104,6 +105,12 @@ def reproduce(
         claims = [c for c in claims if c.id in wanted]
     out = check_out_dir(out_dir)
     (out / "results").mkdir(exist_ok=True)
+    if figure_class() is _Unplotted:
+        warnings.warn(
+            "matplotlib is not installed: the claims run and report, but no figures are drawn "
+            "(pip install 'jaxmbl[plots]' adds them)",
+            stacklevel=2,
+        )
     env = environment()
     stamp = {"size": size, "seed": int(seed), "jaxmbl": env["jaxmbl"]}
 
@@ -199,7 +206,7 @@ def render_report(results, meta) -> str:
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         if r["parameters"]:
             lines += ["", "Parameters: " + ", ".join(f"`{k}={v}`" for k, v in r["parameters"].items())]
-        for fig in r["figures"]:
+        for fig in (f for f in r["figures"] if f):
             lines += ["", f"![{r['id']}]({fig})"]
     return "\n".join(lines) + "\n"
 
@@ -213,7 +220,47 @@ def _cell(x) -> str:
     return str(x).replace("|", "\\|").replace("\n", " ")
 
 
-def save_figure(ctx, fig, name: str, *, dpi: int = 110) -> str:
+class _Unplotted:
+    """Stands in for a matplotlib ``Figure`` (and all it returns) when matplotlib is not installed.
+
+    Every attribute, call and index returns the same object, so a claim's plotting code runs
+    unchanged and draws nothing; :func:`save_figure` then writes no file. The numbers, criteria
+    and report do not depend on it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __getattr__(self, name):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+    def __getitem__(self, key):
+        return self
+
+
+def figure_class():
+    """The figure class a claim draws with: matplotlib's ``Figure``, or a stand-in without matplotlib.
+
+    matplotlib's ``Figure`` renders with Agg without pyplot, so the caller's backend (a notebook's)
+    is left alone. Without matplotlib (``pip install 'jaxmbl[plots]'`` adds it) the stand-in
+    accepts every plotting call and draws nothing, so the claims still run and report, and
+    :func:`save_figure` writes no file.
+
+    Example:
+        >>> figure_class().__name__
+        'Figure'
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return _Unplotted
+    return Figure
+
+
+def save_figure(ctx, fig, name: str, *, dpi: int = 110) -> str | None:
     """Lay out and write a claim's figure into ``ctx.out_dir/figures``.
 
     Args:
@@ -223,7 +270,8 @@ def save_figure(ctx, fig, name: str, *, dpi: int = 110) -> str:
         dpi: resolution.
 
     Returns:
-        The path relative to the report (``figures/<name>``), for :attr:`ClaimResult.figures`.
+        The path relative to the report (``figures/<name>``), for :attr:`ClaimResult.figures`;
+        None (nothing written) for the stand-in of :func:`figure_class` without matplotlib.
 
     Example:
         >>> import tempfile, matplotlib
@@ -233,6 +281,8 @@ def save_figure(ctx, fig, name: str, *, dpi: int = 110) -> str:
         >>> save_figure(ctx, plt.figure(), "demo.png")
         'figures/demo.png'
     """
+    if isinstance(fig, _Unplotted):
+        return None
     rel = os.path.join("figures", name)
     path = Path(ctx.out_dir) / rel
     path.parent.mkdir(parents=True, exist_ok=True)

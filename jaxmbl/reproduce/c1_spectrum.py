@@ -36,7 +36,7 @@ import numpy as np
 
 import jaxmbl as jm
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
-from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._report import figure_class, save_figure
 from jaxmbl.reproduce._tools import central_window, gap_ratios
 
 TITLE = "Spectrum and level statistics (§II)"
@@ -129,7 +129,7 @@ def _se(x):
 def run(ctx, *, make_models=None) -> ClaimResult:
     """Measure C1 at ``ctx.size``; ``make_models(key, lattice, n, **kw)`` replaces ``jm.sample_models``."""
     # The Figure API renders with Agg without switching the global backend (safe in notebooks).
-    from matplotlib.figure import Figure
+    Figure = figure_class()  # matplotlib's Figure (no pyplot), or a no-op stand-in without matplotlib
 
     p = SIZES[ctx.size]
     make_models = make_models or jm.sample_models

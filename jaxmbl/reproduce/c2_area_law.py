@@ -33,7 +33,7 @@ import numpy as np
 
 import jaxmbl as jm
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
-from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._report import figure_class, save_figure
 
 TITLE = "Area law for every eigenstate (§III.A)"
 KEY_TAG = 2000  # ctx.key(KEY_TAG + i): keys of this claim differ from other claims'
@@ -232,8 +232,7 @@ def _long_chains(ctx, p):
 def run(ctx, *, make_models=None) -> ClaimResult:
     """Measure C2 at ``ctx.size``; ``make_models(key, lattice, n, **kw)`` replaces ``jm.sample_models``."""
     # The Figure API renders with Agg without switching the global backend (safe in notebooks).
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import NullLocator
+    Figure = figure_class()  # matplotlib's Figure (no pyplot), or a no-op stand-in without matplotlib
 
     p = SIZES[ctx.size]
     make_models = make_models or jm.sample_models
@@ -363,7 +362,7 @@ def run(ctx, *, make_models=None) -> ClaimResult:
     ins.plot(ss, RATE * ss, "r:")
     ins.set(xscale="log", yscale="log", title="c′(s) (dots), 2ln2·s (red)")
     ins.set_xticks(ss, [f"{s:g}" for s in ss], minor=False)
-    ins.xaxis.set_minor_locator(NullLocator())
+    ins.xaxis.minorticks_off()
     ins.tick_params(labelsize=6)
     ins.title.set_fontsize(7)
     a.legend(fontsize=7, loc="upper left")

@@ -24,7 +24,7 @@ import numpy as np
 
 import jaxmbl as jm
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
-from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._report import figure_class, save_figure
 
 TITLE = "No energy transport (§II)"
 KEY_TAG = 3000  # ctx.key(KEY_TAG + i): keys of this claim differ from other claims'
@@ -80,7 +80,7 @@ def _se(x, axis=0):
 def run(ctx, *, make_models=None) -> ClaimResult:
     """Measure C3 at ``ctx.size``; ``make_models(key, lattice, n, **kw)`` replaces ``jm.sample_models``."""
     # The Figure API renders with Agg without switching the global backend (safe in notebooks).
-    from matplotlib.figure import Figure
+    Figure = figure_class()  # matplotlib's Figure (no pyplot), or a no-op stand-in without matplotlib
 
     p = SIZES[ctx.size]
     make_models = make_models or jm.sample_models

@@ -28,7 +28,7 @@ import numpy as np
 
 import jaxmbl as jm
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
-from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._report import figure_class, save_figure
 from jaxmbl.reproduce._tools import apply_one_site, decay_length, standard_error
 
 TITLE = "A local perturbation does not spread entanglement (§III.B)"
@@ -53,7 +53,7 @@ def cut_regions(n_sites):
 
 def run(ctx, *, make_models=None) -> ClaimResult:
     """Measure C4 at ``ctx.size``; ``make_models(key, lattice, n, **kw)`` replaces ``jm.sample_models``."""
-    from matplotlib.figure import Figure  # no pyplot: the caller's backend (e.g. a notebook's) is left alone
+    Figure = figure_class()  # matplotlib's Figure (no pyplot), or a no-op stand-in without matplotlib
 
     p = SIZES[ctx.size]
     make_models = make_models or jm.sample_models

@@ -26,7 +26,7 @@ import numpy as np
 
 import jaxmbl as jm
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
-from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._report import figure_class, save_figure
 from jaxmbl.reproduce._tools import decay_length, line_fit, standard_error
 
 TITLE = "Locality of U and of the l-bits; light cones (§II, eq. 2.4)"
@@ -126,7 +126,7 @@ def _bootstrap(fn, samples, rng, n=N_BOOT):
 
 def run(ctx, *, make_models=None) -> ClaimResult:
     """Measure C6 at ``ctx.size``; ``make_models(key, lattice, n, **kw)`` replaces ``jm.sample_models``."""
-    from matplotlib.figure import Figure  # no pyplot: the caller's backend (e.g. a notebook's) is left alone
+    Figure = figure_class()  # matplotlib's Figure (no pyplot), or a no-op stand-in without matplotlib
 
     p = SIZES[ctx.size]
     make_models = make_models or jm.sample_models

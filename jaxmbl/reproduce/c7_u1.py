@@ -30,7 +30,7 @@ import numpy as np
 
 import jaxmbl as jm
 from jaxmbl.reproduce._base import Claim, ClaimResult, Measurement
-from jaxmbl.reproduce._report import save_figure
+from jaxmbl.reproduce._report import figure_class, save_figure
 from jaxmbl.reproduce._tools import line_fit, neel_index, standard_error
 
 TITLE = "Conserved charge: number entropy, configurational entropy, imbalance (§II, end)"
@@ -54,7 +54,7 @@ def density_wave(lattice):
 
 def run(ctx, *, make_models=None) -> ClaimResult:
     """Measure C7 at ``ctx.size``; ``make_models(key, lattice, n, **kw)`` replaces ``sample_u1_models``."""
-    from matplotlib.figure import Figure  # no pyplot: the caller's backend (e.g. a notebook's) is left alone
+    Figure = figure_class()  # matplotlib's Figure (no pyplot), or a no-op stand-in without matplotlib
 
     p = SIZES[ctx.size]
     make_models = make_models or jm.sample_u1_models
