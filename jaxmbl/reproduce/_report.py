@@ -249,6 +249,9 @@ def figure_class():
     accepts every plotting call and draws nothing, so the claims still run and report, and
     :func:`save_figure` writes no file.
 
+    Returns:
+        type: a class whose instances are figures; ``save_figure`` returns ``None`` for the stand-in.
+
     Example:
         >>> figure_class().__name__
         'Figure'
