@@ -39,7 +39,7 @@ from jaxmbl._core.lattice import Lattice, as_lattice
 from jaxmbl._core.limits import DENSE_MAX_SITES
 from jaxmbl._core.validation import check_hermitian
 from jaxmbl._swingle.generator_unitary import GeneratorUnitary
-from jaxmbl._swingle.lbits import lbit_phases
+from jaxmbl._swingle.lbits import lbit_phase_factors
 from jaxmbl._swingle.model import SwingleModel
 from jaxmbl._swingle.unitaries import LocalUnitary, dense_matrix
 
@@ -277,7 +277,7 @@ def _otoc_core(model, states, ts, a, site, b, time_batch):
             return m.U.mv(phase * m.U.rmv(w))
 
         def at(t):
-            phase = jnp.exp(1j * lbit_phases(m.h0, t)).astype(states.dtype)
+            phase = jnp.conj(lbit_phase_factors(m.h0, t)).astype(states.dtype)
 
             def per_state(psi):
                 kicked = jnp.stack([apply_one_site(psi, B, r, n) for r in range(n)])  # B_r psi

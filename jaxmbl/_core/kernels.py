@@ -29,15 +29,18 @@ def apply_two_site(psi, gate, i: int, j: int, n_sites: int):
     return jnp.einsum("pqrs,xrysz->xpyqz", g, t, precision=HIGHEST).reshape(psi.shape)
 
 
-def zeta_transform(c, n_sites: int):
+def zeta_transform(c, n_sites: int, *, multiplicative: bool = False):
     """Subset sums on the hypercube: ``out[n] = sum_{m subset of n} c[m]`` (bits as sets of sites).
 
     With ``c[mask(S)] = J_S`` this is ``E(n) = sum_S J_S prod_{r in S} n_r``, in N passes of
-    2**N adds instead of one pass per coupling.
+    2**N adds instead of one pass per coupling. ``multiplicative=True`` takes products over
+    subsets instead (``c`` is 1 where there is no term): with ``c[mask(S)] = exp(-i theta_S)`` it
+    gives ``exp(-i sum_{S subset of n} theta_S)`` with no transcendental per basis state.
     """
     for r in range(n_sites):
         x = c.reshape(2**r, 2, 2 ** (n_sites - r - 1))
-        c = jnp.stack([x[:, 0], x[:, 0] + x[:, 1]], axis=1).reshape(c.shape)
+        upper = x[:, 0] * x[:, 1] if multiplicative else x[:, 0] + x[:, 1]
+        c = jnp.stack([x[:, 0], upper], axis=1).reshape(c.shape)
     return c
 
 

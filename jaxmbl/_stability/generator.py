@@ -45,7 +45,7 @@ from jaxmbl._stability.filter_quadrature import (
 )
 from jaxmbl._stability.generator_chebyshev import ChebyshevConfig, chebyshev_apply, nested_scan
 from jaxmbl._stability.generator_routes import EXACT_ROUTES, choose_route, frequency_bound, generic, lbit_frame
-from jaxmbl._swingle.lbits import lbit_phases
+from jaxmbl._swingle.lbits import lbit_phase_factors
 
 _BLOCK_AMPLITUDES = 2**20  # nodes per scan step of the exact route: block * 2**N <= this (at most 16)
 
@@ -118,7 +118,7 @@ def _exact_apply(cfg: _Config, frame, psi, gap, tau, c):
     def step(carry, blk):
         acc, nmax = carry
         tb, cb = blk
-        p = jnp.exp(-1j * jax.vmap(lambda t: lbit_phases(frame.h0, t))(tb / gap)).astype(chi.dtype)
+        p = jax.vmap(lambda t: lbit_phase_factors(frame.h0, t))(tb / gap).astype(chi.dtype)
         Bv = jax.vmap(frame.B)(jnp.concatenate([p * chi, jnp.conj(p) * chi]))
         acc = acc + jnp.sum(cb.astype(chi.dtype)[:, None] * (jnp.conj(p) * Bv[:k] - p * Bv[k:]), axis=0)
         return (acc, jnp.maximum(nmax, jnp.max(_norm(Bv)))), None

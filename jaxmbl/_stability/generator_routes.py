@@ -3,7 +3,7 @@
 Two routes, chosen from the type of ``H(s)`` (and the family's name):
 
 * **exact** (``H(s) = U H0 U^dagger``, a :class:`SwingleModel`): ``e^{-iHt} = U e^{-iH0 t} U^dagger``
-  with the phases of every basis state reduced exactly (:func:`lbit_phases`), so any t costs the
+  with the phases of every basis state reduced exactly (:func:`lbit_phase_factors`), so any t costs the
   same. Everything happens in the l-bit frame ``chi = U^dagger psi`` with ``B = U^dagger dH U``:
 
   - ``"conjugation"`` (eq. 4.27–4.29): ``B = -i[K, H0]`` (K commutes with ``U(s) = e^{-isK}``), two

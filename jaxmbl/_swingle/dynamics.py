@@ -1,8 +1,10 @@
 """Exact time evolution of the Swingle model at any time, with no time stepping.
 
 ``psi(t) = U exp(-i H0 t) U^dagger psi0``: one ``U^dagger`` for all times, then per time one
-phase vector (each coupling's phase ``J_S t mod 2 pi`` reduced exactly, then summed over
-subsets by the same zeta transform that gives ``E(n)``; see :func:`reduce_phase`) and one ``U``. The cost of t = 1e12 equals the cost of t = 0.1.
+vector of phase factors (each coupling's phase ``J_S t mod 2 pi`` reduced exactly, its factor
+``exp(-i J_S t)`` multiplied over subsets by the zeta transform that gives ``E(n)``; see
+:func:`reduce_phase` and :func:`lbit_phase_factors`) and one ``U``. The cost of t = 1e12 equals the
+cost of t = 0.1.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from jaxmbl._core.deprecation import renamed_keywords
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.limits import check_state_memory
 from jaxmbl._core.validation import check_times
-from jaxmbl._swingle.lbits import lbit_phases
+from jaxmbl._swingle.lbits import lbit_phase_factors
 from jaxmbl._swingle.model import SwingleModel, map_realizations
 from jaxmbl._swingle.unitaries import check_psi
 
@@ -30,7 +32,7 @@ def _evolve_core(model, psi0, ts, observables, time_batch):
     chi = model.U.rmv(psi0)
 
     def at(t):
-        phase = jnp.exp(-1j * lbit_phases(model.h0, t)).astype(chi.dtype)
+        phase = lbit_phase_factors(model.h0, t).astype(chi.dtype)
         psi_t = model.U.mv(phase * chi)
         return psi_t if observables is None else observables(psi_t)
 

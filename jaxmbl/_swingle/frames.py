@@ -32,7 +32,7 @@ from jaxmbl._core.deprecation import renamed_keywords
 from jaxmbl._core.errors import JaxmblError
 from jaxmbl._core.limits import check_state_memory
 from jaxmbl._core.validation import check_times
-from jaxmbl._swingle.lbits import lbit_phases
+from jaxmbl._swingle.lbits import lbit_phase_factors
 from jaxmbl._swingle.model import SwingleModel
 from jaxmbl._swingle.unitaries import check_psi
 
@@ -110,7 +110,7 @@ def _evolve_lbit_core(model, chi0, ts, observables, time_batch):
         flat = chis.reshape(-1, chis.shape[-1])
 
         def at(t):
-            chi_t = flat * jnp.exp(-1j * lbit_phases(m.h0, t)).astype(flat.dtype)[None, :]
+            chi_t = flat * lbit_phase_factors(m.h0, t).astype(flat.dtype)[None, :]
             psi_t = jax.vmap(m.U.mv)(chi_t)
             out = jax.vmap(observables)(psi_t, chi_t)
             return jax.tree_util.tree_map(lambda y: y.reshape(chis.shape[:-1] + y.shape[1:]), out)

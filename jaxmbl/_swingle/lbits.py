@@ -349,6 +349,37 @@ def lbit_phases(h0: LbitHamiltonian, t):
     return subset_sum(h0, reduce_phase(h0.flat_coef(), t))
 
 
+def lbit_phase_factors(h0: LbitHamiltonian, t):
+    """``exp(-i E(n) t)`` for all basis states, ``(2**N,)`` complex: the propagator of H0.
+
+    Each coupling's factor ``exp(-i (J_S t mod 2 pi))`` is formed from its exactly reduced phase
+    (:func:`reduce_phase`), then multiplied over the subsets of each basis state by the
+    multiplicative zeta transform (N passes of 2**N complex products). Compared with
+    ``exp(-1j * lbit_phases(h0, t))`` this evaluates only M cosines and sines instead of 2**N, and,
+    measured at N = 20 inside ``U exp(-i H0 t) U^dagger``, halves the time per step: XLA fuses an
+    elementwise ``exp`` into the first block of U and evaluates it once per read (up to 2**k
+    times per amplitude). Each entry is a product of at most N rounded unit numbers: its phase is
+    within ~N ulp of ``E(n) t mod 2 pi`` and its modulus within ~N ulp of 1 (4e-15 at N = 20,
+    t = 1e12), against ~``eps |E(n) t mod-reduced sum|`` for the additive route.
+
+    Args:
+        h0: one realization.
+        t: time (units of 1/J0), a scalar.
+
+    Returns:
+        ``(2**N,)`` complex factors in the complex dtype matching ``h0``'s couplings.
+
+    Example:
+        >>> h0 = lbit_hamiltonian(2, {(0,): 1.0, (1,): 0.5, (0, 1): 0.25})
+        >>> np.round(np.angle(np.asarray(lbit_phase_factors(h0, 1.0))), 6).tolist()
+        [0.0, -0.5, -1.0, -1.75]
+    """
+    theta = reduce_phase(h0.flat_coef(), t)
+    w = jax.lax.complex(jnp.cos(theta), -jnp.sin(theta))
+    c = jnp.ones(2**h0.n_sites, dtype=w.dtype).at[h0.masks()].set(w, unique_indices=True)
+    return zeta_transform(c, h0.n_sites, multiplicative=True)
+
+
 @renamed_keywords(tol="cutoff")
 def couplings_from_energies(E, *, cutoff: float = 1e-12, max_order: int | None = None) -> LbitHamiltonian:
     """Recover every coupling J_S from E(n) exactly (Moebius transform on the hypercube).
