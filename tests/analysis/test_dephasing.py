@@ -120,6 +120,7 @@ def test_batched_realizations_and_product_states_match_dense_energies(rng):
                     np.testing.assert_allclose(got[i, j, k], ref, atol=1e-12, rtol=0)
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_job_batch_changes_nothing_but_the_schedule(rng):
     h0s = jax.vmap(lambda k: sample_h0(k, 8, 3, cutoff=1e-4))(jr.split(jr.key(8), 2))
     amps = random_amplitudes(rng, 8, (2,))

@@ -99,6 +99,7 @@ def test_spectral_form_factor(rng):
     np.testing.assert_allclose(spectral_form_factor(E, ts, filter=jnp.ones_like), K, atol=1e-12)
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_transforms_of_dos_and_form_factor(rng):
     E = rng.normal(size=(3, 40))
     ts = np.linspace(0, 5, 7)

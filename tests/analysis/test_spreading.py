@@ -49,6 +49,7 @@ def test_dressed_weights_match_the_pauli_decomposition(pauli, site):
     np.testing.assert_allclose(np.asarray(w), w_ref, atol=1e-13)
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_dressed_weights_vanish_outside_the_circuit_light_cone_and_batch():
     lat = jm.Lattice((7,))
     models = jm.sample_models(jr.key(1), lat, 3, unitary="circuit", depth=2, strength=1.0)

@@ -65,6 +65,7 @@ def test_flip_amplitudes_match_dense_operator(models):
             np.testing.assert_allclose(A[i, :, r], np.abs(Phi[n ^ (1 << (5 - r)), n]), atol=1e-12)
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_circuit_amplitudes_vanish_outside_the_light_cone():
     model = jm.sample_model(jax.random.key(1), jm.Lattice((8,)), depth=2, strength=1.0)
     A = np.asarray(flip_amplitudes(model, X, 0))

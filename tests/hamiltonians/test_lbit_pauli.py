@@ -86,6 +86,7 @@ def test_cutoff_drops_small_couplings():
     assert h0.sites == (((0,), (1,)),)
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_n64_runs_and_round_trips():
     model = jm.sample_model(jr.key(0), jm.Lattice((64,)), max_order=2)
     P = lbit_to_pauli(model.h0)

@@ -37,6 +37,7 @@ def test_stand_in_absorbs_the_plotting_calls_and_writes_nothing(no_matplotlib, t
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_a_claim_runs_and_passes_without_matplotlib(no_matplotlib, tmp_path):
     ctx = ClaimContext(size="tiny", seed=0, out_dir=str(tmp_path), progress=lambda f, m: None)
     result = c4_local_quench.run(ctx)

@@ -185,6 +185,7 @@ def test_eq_4_24_every_eigenstate_is_transported(method):
     assert err <= 1e-7, err
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_eq_4_31_generator_of_the_conjugation_family():
     """H(s) = e^{-isK} H0 e^{isK}: <n|U^dag J U|m> = K_nm for |E(n)-E(m)| >= gap, else (1-b) K_nm."""
     s0, gap = 0.8, 0.25

@@ -60,6 +60,7 @@ def test_local_equals_dense_on_a_swingle_model(N, depth):
     assert abs(local - expected) <= 1e-10 * expected, (local, expected)
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_diagonal_strings_match_numpy():
     N, depth = 6, 2
     H = jm.random_field_heisenberg(jr.key(4), N, W=1.0)

@@ -99,6 +99,7 @@ def test_dense_measures_match_numpy(measure):
     np.testing.assert_allclose(float(got), _dense_reference(np.asarray(H.dense()), V, measure, 1.0), rtol=1e-9)
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_susceptibility_gram_and_direct_match_numpy():
     V = _random_v(jr.key(0), local_pauli_basis(N, k=2, range=3), scale=np.sqrt(N))
     mu = 0.05

@@ -75,6 +75,7 @@ def test_large_n_runs_without_dense_vectors():
     assert out["fraction"].shape == (16, 4) and bool(jnp.all((out["fraction"] >= 0) & (out["fraction"] <= 1)))
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_generator_equals_K_away_from_resonances_spectral():
     model = jm.sample_model(jr.key(6), jm.Lattice((5,)), unitary="generator")
     out = jm.generator_deviation(model, 0.8, gap=0.1)

@@ -34,6 +34,7 @@ def _k_dense(U):
     return ref.paulisum_dense(labels, coef)
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_conjugation_family_generator_and_pauli_k():
     model = _sample(jr.key(0), LAT, unitary="generator")
     K = _k_dense(model.U)
@@ -73,6 +74,7 @@ def test_lbit_coupling_family():
     np.testing.assert_allclose(np.asarray(jm.energies(fam.H(0.5))), 2 * E, atol=1e-13)
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_perturbation_family_all_pairs():
     model = _sample(jr.key(2), LAT)
     V = jm.random_local_perturbation(jr.key(3), LAT, k=2)

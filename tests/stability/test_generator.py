@@ -162,6 +162,7 @@ def test_state_applied_equals_spectral_within_its_error(make):
     assert np.all(np.isfinite(np.asarray(J_psi)))
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_lbit_coupling_family_gives_zero():
     """§IV.E: [dH, H] = 0, so J = (int F) dH = 0 (F is odd)."""
     model = jm.sample_model(jr.key(8), jm.Lattice((4,)), unitary="generator")

@@ -47,6 +47,7 @@ def test_coupling_decay_on_a_sampled_model_and_a_fit():
     assert jm.coupling_decay(fit).distance[0] == 1.0
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_spectrum_fraction_counts_shifted_levels():
     model = jm.sample_model(jr.key(3), 5)
     H = np.asarray(jm.dense_hamiltonian(model))

@@ -130,6 +130,7 @@ def test_fit_diagonalizes_a_swingle_hamiltonian_and_recovers_h0():
         assert abs(true_terms.get(sites, 0.0) - fit_terms.get(sites, 0.0)) <= 1e-8, sites
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_fit_is_a_pure_function_of_the_key():
     U0, h0, hist0 = fitted(0)
     _, H, _ = target()

@@ -71,6 +71,7 @@ def test_interior_with_every_level_equals_dense(chain):
     np.testing.assert_allclose([out["mean"], out["max"]], [np.mean(S), np.max(S)], atol=1e-8)
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_interior_eigenstate_entropy_of_the_states_nearest_the_middle(chain):
     lat, model, sector, E, V = chain
     entry, kw = prepared("eigenstate_entropy", lat, solver="interior", states=6)

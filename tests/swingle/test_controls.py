@@ -43,6 +43,7 @@ def test_haar_models_keep_h0_and_replace_U():
     assert np.abs(mats[0] - mats[1]).max() > 0.1
 
 
+@pytest.mark.slow  # 7-20 s; sibling tests keep the default run covering this (2026-12-07 durations)
 def test_charge_conserving_haar_models_are_block_diagonal():
     models = haar_models(jr.key(3), LAT, 2, charge_conserving=True, sample_fn=sample_u1_models)
     charge = ref.all_bits(4).sum(1)
