@@ -282,10 +282,13 @@ def sample_lbit_hamiltonian(
     return LbitHamiltonian(coef=tuple(coef), sites=tuple(sites), n_sites=lattice.n_sites)
 
 
-def subset_sum(h0: LbitHamiltonian, values):
-    """``out[n] = sum_{S subset of n} values[S]`` for per-term values ``(M,)``."""
-    c = jnp.zeros(2**h0.n_sites, dtype=values.dtype).at[h0.masks()].add(values)
-    return zeta_transform(c, h0.n_sites)
+def subset_sum(h0: LbitHamiltonian, values, *, multiplicative: bool = False):
+    """``out[n] = sum_{S subset of n} values[S]`` for per-term values ``(M,)`` (products if ``multiplicative``)."""
+    if multiplicative:
+        c = jnp.ones(2**h0.n_sites, dtype=values.dtype).at[h0.masks()].set(values, unique_indices=True)
+    else:
+        c = jnp.zeros(2**h0.n_sites, dtype=values.dtype).at[h0.masks()].add(values)
+    return zeta_transform(c, h0.n_sites, multiplicative=multiplicative)
 
 
 def lbit_energies(h0: LbitHamiltonian):
@@ -340,22 +343,13 @@ def reduce_phase(J, t):
     return ((p - q) - f) + e - k * lo
 
 
-def lbit_phases(h0: LbitHamiltonian, t):
-    """``E(n) * t`` reduced per coupling, for all basis states: ``(2**N,)`` phases in radians.
-
-    Each coupling's phase ``J_S t mod 2 pi`` is reduced exactly first, then summed by the same
-    subset-sum as :func:`lbit_energies`, so the result equals ``E(n) t`` modulo 2 pi to ~1e-13 rad.
-    """
-    return subset_sum(h0, reduce_phase(h0.flat_coef(), t))
-
-
 def lbit_phase_factors(h0: LbitHamiltonian, t):
     """``exp(-i E(n) t)`` for all basis states, ``(2**N,)`` complex: the propagator of H0.
 
     Each coupling's factor ``exp(-i (J_S t mod 2 pi))`` is formed from its exactly reduced phase
     (:func:`reduce_phase`), then multiplied over the subsets of each basis state by the
-    multiplicative zeta transform (N passes of 2**N complex products). Compared with
-    ``exp(-1j * lbit_phases(h0, t))`` this evaluates only M cosines and sines instead of 2**N, and,
+    multiplicative zeta transform (N passes of 2**N complex products). Compared with summing the
+    reduced phases per basis state and taking ``exp`` of the sum, this evaluates only M cosines and sines instead of 2**N, and,
     measured at N = 20 inside ``U exp(-i H0 t) U^dagger``, halves the time per step: XLA fuses an
     elementwise ``exp`` into the first block of U and evaluates it once per read (up to 2**k
     times per amplitude). Each entry is a product of at most N rounded unit numbers: its phase is
@@ -375,9 +369,7 @@ def lbit_phase_factors(h0: LbitHamiltonian, t):
         [0.0, -0.5, -1.0, -1.75]
     """
     theta = reduce_phase(h0.flat_coef(), t)
-    w = jax.lax.complex(jnp.cos(theta), -jnp.sin(theta))
-    c = jnp.ones(2**h0.n_sites, dtype=w.dtype).at[h0.masks()].set(w, unique_indices=True)
-    return zeta_transform(c, h0.n_sites, multiplicative=True)
+    return subset_sum(h0, jax.lax.complex(jnp.cos(theta), -jnp.sin(theta)), multiplicative=True)
 
 
 @renamed_keywords(tol="cutoff")

@@ -10,7 +10,7 @@ import pytest
 import reference as ref
 
 import jaxmbl as jm
-from jaxmbl._swingle.lbits import lbit_phase_factors, lbit_phases
+from jaxmbl._swingle.lbits import lbit_phase_factors
 
 T_LONG = 1e12
 
@@ -135,18 +135,6 @@ def test_reduce_phase_other_times(t, rng):
     assert ref.angle_diff(got, want).max() <= 1e-11
 
 
-@pytest.mark.parametrize("shape", [(5,), (2, 3)])
-def test_lbit_phases_at_1e12(shape):
-    lat = jm.Lattice(shape)
-    h0 = jm.sample_lbit_hamiltonian(jr.key(11), lat, xi=1.0, max_order=3)
-    got = np.asarray(lbit_phases(h0, T_LONG))
-    want = ref.energy_phases_mp(ref.h0_terms(h0), lat.n_sites, T_LONG)
-    err = ref.angle_diff(got, want)
-    assert err.max() <= 1e-9, err.max()
-    naive = np.asarray(jm.energies(h0)) * T_LONG
-    assert ref.angle_diff(naive, want).max() > 1e-6
-
-
 @pytest.mark.parametrize("t", [0.0, 0.37, 1e6, T_LONG])
 @pytest.mark.parametrize("shape", [(6,), (2, 3)])
 def test_lbit_phase_factors_against_extended_precision(shape, t):
@@ -158,6 +146,9 @@ def test_lbit_phase_factors_against_extended_precision(shape, t):
     assert ref.angle_diff(-np.angle(got), want).max() <= 1e-12
     assert np.abs(np.abs(got) - 1).max() <= 1e-13
     assert got.dtype == np.complex128
+    if t == T_LONG:  # the test has teeth: the naive E(n) t loses > 1e-6 rad here
+        naive = np.asarray(jm.energies(h0)) * T_LONG
+        assert ref.angle_diff(naive, want).max() > 1e-6
 
 
 def test_lbit_phase_factors_jit_vmap_and_gradient():
@@ -174,7 +165,7 @@ def test_lbit_phase_factors_jit_vmap_and_gradient():
         return jnp.sum(w * jnp.real(lbit_phase_factors(h, t)))
 
     g = jax.grad(f)(h0)
-    E = np.asarray(jm.energies(h0))
+    E = np.real(np.diag(ref.h0_dense(5, ref.h0_terms(h0))))  # independent dense H0
     masks = h0.masks()
     want = [-t * np.sum(w * np.sin(E * t) * ((np.arange(2**5) & m) == m)) for m in masks]
     np.testing.assert_allclose(np.concatenate([np.asarray(c) for c in g.coef]), want, rtol=1e-12, atol=1e-14)
