@@ -12,6 +12,12 @@ interleaved rounds, best of ``--repeat``; wall and process-CPU passes, compile s
 
 Every fused result is checked against the unfused one (max abs difference printed).
 
+The arithmetic floor row applies the same plan's blocks to an N = 14 state (256 KiB, resident in
+cache: no memory traffic), 64 at a time, and scales the time by 2**(n - 14): what the fused U would
+cost if streaming the state were free. Its ratio to the pass says how many passes the complex
+multiply-adds of XLA's generated loop alone take; the note gives the complex multiply-add rate
+(GCMAC/s) reached in cache and the rate a 10-pass U would need.
+
 Usage: python benchmarks/bench_circuit.py [--n 20] [--repeat 7]
 """
 
@@ -27,10 +33,38 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
 import jax.random as jr  # noqa: E402
-from _common import emit, race  # noqa: E402
+from _common import emit, race, timeit  # noqa: E402
 
 import jaxmbl as jm  # noqa: E402
-from jaxmbl._swingle.fusion import apply_circuit, default_block_sites  # noqa: E402
+from jaxmbl._swingle.fusion import (  # noqa: E402
+    apply_block,
+    apply_circuit,
+    block_matrices,
+    default_block_sites,
+    plan_blocks,
+)
+
+FLOOR_N = 14
+
+
+def _block_floor(plan, mats, n):
+    """Seconds per U at ``n`` sites with the state in cache: each block on a 2**FLOOR_N state, scaled."""
+    small = jr.normal(jr.key(3), (2**FLOOR_N,)).astype(jnp.complex128)
+    per_width = {}
+    for (bs, _), B in zip(plan, mats):
+        m = len(bs)
+        if m not in per_width:
+            sites = tuple(range(3, 3 + m))  # interior sites: the layout of most blocks at n
+
+            def many(v, B, sites=sites):
+                for _ in range(64):
+                    v = jax.lax.optimization_barrier(apply_block(v, B, sites, FLOOR_N))
+                return v
+
+            f = jax.jit(many)
+            best = timeit(lambda f=f, B=B: f(small, B).block_until_ready(), repeat=7)
+            per_width[m] = best / 64 * 2 ** (n - FLOOR_N)
+    return sum(per_width[len(bs)] for bs, _ in plan)
 
 
 def _compiled(fn, *args):
@@ -74,7 +108,20 @@ def main(argv=None):
         args.repeat,
     )
     unit_w, unit_c = wall["pass (psi * c)"], cpu["pass (psi * c)"]
-    rows = []
+    plan = plan_blocks(tuple(U.sites), k_default)
+    floor = _block_floor(plan, block_matrices(U.gates, tuple(U.sites), plan), n)
+    cmacs = sum(2 ** len(bs) for bs, _ in plan) * 2**n  # complex multiply-adds of one fused U
+    rows = [
+        {
+            "case": f"N={n} arithmetic floor k={k_default} (blocks on an in-cache N={FLOOR_N} state, scaled)",
+            "jaxmbl_s": floor,
+            "baseline_s": unit_w,
+            "ratio": floor / unit_w,
+            "cpu_passes": float("nan"),
+            "compile_s": float("nan"),
+            "note": f"{cmacs / floor / 1e9:.2f} GCMAC/s in cache; 10 passes would need {cmacs / (10 * unit_w) / 1e9:.2f}",
+        }
+    ]
     for name in cases:
         out = compiled[name](psi, cases[name][1])
         if name.startswith("circuit fused"):

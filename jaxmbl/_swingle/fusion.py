@@ -26,9 +26,12 @@ from bandwidth/arithmetic ratios and have not been measured on a GPU yet.
 Measured on 2 CPU cores (``benchmarks/bench_circuit.py --repeat 5``, N = 20, 19 gates, complex128,
 load average 0.3): 21 ms fused (k = 3) against 62 ms gate by gate, i.e. 12.7 against 37 passes of
 ``psi * c`` (1.7 ms in that run); k = 2: 13.9 passes, k = 4: 20 passes; fused equals unfused to
-5e-18. The fused kernel runs near what XLA's CPU code reaches for complex arithmetic (it emits no
-fused multiply-adds), so on CPU the floor is the complex multiply-adds per amplitude, not memory
-traffic; the issue-14 target of 10 passes is not reached on CPU (GEMM-based k = 4..6 blocks untried).
+5e-18. On CPU the floor is the complex multiply-adds per amplitude, not memory traffic: the same
+blocks applied to an in-cache N = 14 state (no memory traffic at all) reach 3.56 GCMAC/s, which
+scaled to N = 20 is 15.3 passes, against 24.4 for the fused U in the same run (2026-12-07, load
+0.0); 10 passes would need 5.46 GCMAC/s from XLA's generated loop. Blocks of k = 4..8 sites as a
+GEMM (``einsum``) cost 5-43 passes each, since a k-site block does 2**k multiply-adds per
+amplitude against 4 per gate. The issue-14 target of 10 passes is therefore not reached on CPU.
 """
 
 from __future__ import annotations
