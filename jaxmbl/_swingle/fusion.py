@@ -29,9 +29,9 @@ load average 0.3): 21 ms fused (k = 3) against 62 ms gate by gate, i.e. 12.7 aga
 5e-18. On CPU the floor is the complex multiply-adds per amplitude, not memory traffic: the same
 blocks applied to an in-cache N = 14 state (no memory traffic at all) reach 3.56 GCMAC/s, which
 scaled to N = 20 is 15.3 passes, against 24.4 for the fused U in the same run (2026-12-07, load
-0.0); 10 passes would need 5.46 GCMAC/s from XLA's generated loop. Blocks of k = 4..8 sites as a
-GEMM (``einsum``) cost 5-43 passes each, since a k-site block does 2**k multiply-adds per
-amplitude against 4 per gate. The issue-14 target of 10 passes is therefore not reached on CPU.
+0.0); 10 passes would need 5.46 GCMAC/s from XLA's generated loop. Larger blocks do not help: a
+k-site block does 2**k multiply-adds per amplitude against 4 per gate (k = 4, applied as an
+``einsum``: 28.9 passes in that run). The issue-14 target of 10 passes is not reached on CPU.
 """
 
 from __future__ import annotations
