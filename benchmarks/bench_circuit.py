@@ -16,7 +16,9 @@ The arithmetic floor row applies the same plan's blocks to an N = 14 state (256 
 cache: no memory traffic), 64 at a time, and scales the time by 2**(n - 14): what the fused U would
 cost if streaming the state were free. Its ratio to the pass says how many passes the complex
 multiply-adds of XLA's generated loop alone take; the note gives the complex multiply-add rate
-(GCMAC/s) reached in cache and the rate a 10-pass U would need.
+(GCMAC/s) reached in cache, the rate a 10-pass U would need, and for scale the rate of XLA's
+large complex matrix product on the same cores (1024 x 1024 x 1024, the best case of its dot
+emitter; the blocks' contractions are only 2**k long).
 
 Usage: python benchmarks/bench_circuit.py [--n 20] [--repeat 7]
 """
@@ -111,6 +113,9 @@ def main(argv=None):
     plan = plan_blocks(tuple(U.sites), k_default)
     floor = _block_floor(plan, block_matrices(U.gates, tuple(U.sites), plan), n)
     cmacs = sum(2 ** len(bs) for bs, _ in plan) * 2**n  # complex multiply-adds of one fused U
+    A = (jr.normal(jr.key(4), (1024, 1024)) + 1j * jr.normal(jr.key(5), (1024, 1024))).astype(jnp.complex128)
+    gemm = jax.jit(lambda a: jnp.matmul(a, a, precision="highest"))
+    gemm_rate = 1024**3 / timeit(lambda: gemm(A).block_until_ready(), repeat=5) / 1e9
     rows = [
         {
             "case": f"N={n} arithmetic floor k={k_default} (blocks on an in-cache N={FLOOR_N} state, scaled)",
@@ -119,7 +124,8 @@ def main(argv=None):
             "ratio": floor / unit_w,
             "cpu_passes": float("nan"),
             "compile_s": float("nan"),
-            "note": f"{cmacs / floor / 1e9:.2f} GCMAC/s in cache; 10 passes would need {cmacs / (10 * unit_w) / 1e9:.2f}",
+            "note": f"{cmacs / floor / 1e9:.2f} GCMAC/s in cache; 10 passes would need {cmacs / (10 * unit_w) / 1e9:.2f}; "
+            f"XLA complex GEMM 1024^3: {gemm_rate:.2f}",
         }
     ]
     for name in cases:
