@@ -5,10 +5,10 @@ Baselines measured in the same run:
 * a plain copy of the state (``psi + 0`` under jit): the memory-bandwidth ceiling; one
   circuit U with G gates must stream the state G times, so its effective bandwidth is
   G * 2 * bytes(psi) / time(U) and the ratio to the copy's bandwidth is the efficiency;
-* the same S(t) computed with numpy at N=14 from a dense eigendecomposition (the route a
+* the same S(t) computed with numpy at N=--dense-n (default 10) from a dense eigendecomposition (the route a
   generic ED code takes), to show the cost of the dense alternative;
 * the floor of S(t) on this machine: T times the spectrum of one half-chain cut by the cheapest
-  float64 route available (the Gram product of the cut under XLA, LAPACK's Householder
+  float64 route available (the library's real-arithmetic Gram product of the cut, LAPACK's Householder
   tridiagonalization ``hetrd`` through ``jax.lax.linalg.tridiagonal``, and LAPACK's values-only
   tridiagonal QR ``dsterf`` from scipy, 4x faster than the bisection jaxmbl runs inside the compiled
   program), with no state evolution and no compilation. No implementation of S(t) by Schmidt values
@@ -91,13 +91,9 @@ def main(argv=None):
     # The floor: one cut's spectrum by the cheapest float64 route, times T (see the docstring).
     from scipy.linalg import lapack
 
-    @jax.jit
-    def gram(M):  # M M^dagger in real arithmetic, as the library forms it (2x faster than complex)
-        re, im = jnp.real(M), jnp.imag(M)
-        X = jnp.concatenate([re, im], axis=1)
-        C = jnp.matmul(im, re.T, precision="highest")
-        return jax.lax.complex(jnp.matmul(X, X.T, precision="highest"), C - C.T)
+    from jaxmbl._core.schmidt import gram_lower  # the Gram product jm.entropy forms (real arithmetic)
 
+    gram = jax.jit(gram_lower)
     tridiag = jax.jit(lambda G: jax.lax.linalg.tridiagonal(G, lower=True)[1:3])
     M = jm.evolve(model, psi0, ts[-1]).reshape(2 ** (n // 2), -1)
     G = gram(M)
